@@ -1,0 +1,32 @@
+"""calls-app entry point: `python app.py` checks its settings, database and token, then serves.
+
+Settings come from the environment (see README). A bad one stops the app with one line.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from calls_app.config import ConfigError, load_settings
+from calls_app.db import make_engine
+from calls_app.logging_setup import configure_logging
+from calls_app.runtime import StartupError, check_schema, check_slack, serve
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, [settings.bot_token, settings.signing_secret])
+        engine = make_engine(settings.database_url)
+        check_schema(engine)
+        engine.dispose()
+        check_slack(settings)
+    except (ConfigError, StartupError) as error:
+        print(f"calls-app: {error}", file=sys.stderr)
+        return 2
+    serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""calls-app: video calls in Slack through Slack's Calls API."""

@@ -1,0 +1,278 @@
+"""Every Block Kit message and view the app sends, built by small pure functions.
+
+Limits are enforced here, once: user text is cut to fit and escaped where it is mrkdwn.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from calls_app.models import Call
+from calls_app.text import escape_mrkdwn, format_duration, truncate
+
+BUTTON_TEXT_LIMIT = 75
+SECTION_TEXT_LIMIT = 3000
+MAX_PICKER_BUTTONS = 25  # an actions block holds at most 25 elements
+
+
+class ActionId(StrEnum):
+    JOIN = "call_join"
+    LEAVE = "call_leave"
+    END = "call_end"
+    RENAME = "call_rename"
+    PICK = "call_pick"  # a button in the "which call?" picker; suffixed with its index
+
+
+class CallbackId(StrEnum):
+    RENAME_MODAL = "call_rename_modal"
+
+
+class BlockId(StrEnum):
+    CALL_ACTIONS = "call_actions"
+    PICKER = "call_picker"
+    TITLE = "title_block"
+
+
+TITLE_INPUT = "title_input"
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str  # the notification and screen-reader fallback
+    blocks: list[dict]
+
+
+@dataclass(frozen=True)
+class CallStatus:
+    title: str
+    created_by: str | None
+    running_seconds: int | None
+    people: Sequence[str]  # Slack user ids, or external participants' names
+
+
+def plain(text: str, limit: int) -> dict:
+    return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
+
+
+def mrkdwn_section(text: str) -> dict:
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_LIMIT)},
+    }
+
+
+def button(
+    text: str, action_id: str, value: str, *, style: str | None = None, url: str | None = None
+) -> dict:
+    element: dict = {
+        "type": "button",
+        "text": plain(text, BUTTON_TEXT_LIMIT),
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        element["style"] = style
+    if url:
+        element["url"] = url
+    return element
+
+
+def call_block(call: Call) -> dict:
+    return {"type": "call", "call_id": call.slack_call_id}
+
+
+def mention(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+def live_call_message(call: Call) -> Message:
+    """The call as posted in the channel: Slack's call card and the app's buttons."""
+    value = str(call.id)
+    return Message(
+        text=f"{mention(call.created_by)} started a call: {escape_mrkdwn(call.title)}",
+        blocks=[
+            call_block(call),
+            {
+                "type": "actions",
+                "block_id": BlockId.CALL_ACTIONS,
+                "elements": [
+                    button("Join", ActionId.JOIN, value, style="primary", url=call.join_url),
+                    button("Leave", ActionId.LEAVE, value),
+                    button("Rename", ActionId.RENAME, value),
+                    button("End call", ActionId.END, value, style="danger"),
+                ],
+            },
+        ],
+    )
+
+
+def ended_call_message(call: Call) -> Message:
+    """The call once over: no button left that acts on it."""
+    summary = ended_summary(call)
+    return Message(
+        text=f"Call ended: {escape_mrkdwn(call.title)}. {summary}",
+        blocks=[
+            call_block(call),
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": summary}]},
+        ],
+    )
+
+
+def ended_summary(call: Call) -> str:
+    lasted = format_duration(call.duration_seconds or 0)
+    ender = mention(call.ended_by) if call.ended_by else "calls-app"
+    return f"Ended by {ender}. It lasted {lasted}."
+
+
+def invitation_message(call: Call) -> Message:
+    title = escape_mrkdwn(call.title)
+    return Message(
+        text=f"{mention(call.created_by)} invited you to a call: {title}",
+        blocks=[
+            mrkdwn_section(
+                f"{mention(call.created_by)} invited you to *{title}* in <#{call.channel_id}>."
+            ),
+            {
+                "type": "actions",
+                "block_id": BlockId.CALL_ACTIONS,
+                "elements": [
+                    button("Join", ActionId.JOIN, str(call.id), style="primary", url=call.join_url)
+                ],
+            },
+        ],
+    )
+
+
+def open_call_button(call: Call) -> dict:
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "text": plain("Open the call", BUTTON_TEXT_LIMIT),
+                "action_id": "open_call_link",
+                "url": call.join_url,
+                "style": "primary",
+            }
+        ],
+    }
+
+
+def started_reply(call: Call, invited: Sequence[str], not_invited: Sequence[str]) -> Message:
+    lines = [f"Started *{escape_mrkdwn(call.title)}*."]
+    if invited:
+        lines.append("Invited " + ", ".join(mention(u) for u in invited) + ".")
+    if not_invited:
+        lines.append("Couldn't invite " + ", ".join(mention(u) for u in not_invited) + ".")
+    text = " ".join(lines)
+    return Message(text=text, blocks=[mrkdwn_section(text), open_call_button(call)])
+
+
+def joined_reply(call: Call, *, already_in: bool) -> Message:
+    title = escape_mrkdwn(call.title)
+    text = f"You're already in *{title}*." if already_in else f"You joined *{title}*."
+    return Message(text=text, blocks=[mrkdwn_section(text), open_call_button(call)])
+
+
+def call_picker(*, question: str, verb: str, calls: Sequence[Call], title: str | None) -> Message:
+    """One button per call, each carrying what to do with it."""
+    buttons = []
+    for index, call in enumerate(calls[:MAX_PICKER_BUTTONS]):
+        value = {"verb": verb, "call_id": call.id}
+        if title is not None:
+            value["title"] = title
+        label = f"{call.title} ({call.started_at:%H:%M} UTC)"
+        url = call.join_url if verb == "join" else None  # a join pick opens the call too
+        buttons.append(button(label, f"{ActionId.PICK}_{index}", json.dumps(value), url=url))
+    return Message(
+        text=question,
+        blocks=[
+            mrkdwn_section(question),
+            {"type": "actions", "block_id": BlockId.PICKER, "elements": buttons},
+        ],
+    )
+
+
+def status_message(statuses: Sequence[CallStatus]) -> Message:
+    sections = []
+    for status in statuses:
+        running = (
+            format_duration(status.running_seconds)
+            if status.running_seconds is not None
+            else "an unknown time"
+        )
+        starter = mention(status.created_by) if status.created_by else "someone"
+        people = ", ".join(_person(p) for p in status.people) or "nobody"
+        sections.append(
+            mrkdwn_section(
+                f"*{escape_mrkdwn(status.title)}*\nStarted by {starter}, running for {running}.\n"
+                f"In the call ({len(status.people)}): {people}"
+            )
+        )
+    return Message(text=f"{len(statuses)} call(s) running in this channel.", blocks=sections[:50])
+
+
+def _person(who: str) -> str:
+    # Slack ids render as mentions (no notification in an ephemeral); external names as text.
+    if who[:1] in ("U", "W") and who.isalnum() and who.isupper():
+        return mention(who)
+    return escape_mrkdwn(who)
+
+
+@dataclass(frozen=True)
+class RenameModalMetadata:
+    """What the Rename modal carries: the call, and where to answer once it is renamed."""
+
+    call_id: int
+    response_url: str | None
+
+    def dumps(self) -> str:
+        return json.dumps({"call_id": self.call_id, "response_url": self.response_url})
+
+    @classmethod
+    def loads(cls, raw: str) -> RenameModalMetadata | None:
+        try:
+            data = json.loads(raw)
+            return cls(call_id=int(data["call_id"]), response_url=data.get("response_url"))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def rename_modal(call: Call, *, response_url: str | None) -> dict:
+    return {
+        "type": "modal",
+        "callback_id": CallbackId.RENAME_MODAL,
+        "private_metadata": RenameModalMetadata(call.id, response_url).dumps(),
+        "title": plain("Rename call", 24),
+        "submit": plain("Rename", 24),
+        "close": plain("Cancel", 24),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": BlockId.TITLE,
+                "label": plain("Title", 2000),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": TITLE_INPUT,
+                    "initial_value": call.title,
+                    "max_length": 150,
+                },
+            }
+        ],
+    }
+
+
+def usage_text(problem: str | None = None) -> str:
+    lines = [
+        "*Calls in Slack* — `/call` followed by:",
+        "• `start [title] [@people…] [https://link]` — start a call here and invite people",
+        "• `join` / `leave` — join or leave this channel's call",
+        "• `rename <new title>` — rename the call (its starter or an admin)",
+        "• `end` — end the call (its starter or an admin)",
+        "• `status` — who is in this channel's call(s), and for how long",
+        "• `help` — this message",
+    ]
+    return "\n".join([problem, *lines] if problem else lines)

@@ -1,0 +1,156 @@
+"""Settings from the environment, validated once at start.
+
+A bad setting raises ConfigError naming it, so `python app.py` can stop with one clear line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_DATABASE_URL = "sqlite:///calls.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_JITSI_BASE_URL = "https://meet.jit.si/"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+
+
+@dataclass(frozen=True)
+class Settings:
+    signing_secret: str
+    bot_token: str
+    database_url: URL
+    slack_api_url: str
+    port: int
+    app_token: str | None
+    join_url_provider: str
+    jitsi_base_url: str
+    join_url_template: str | None
+    action_lease_seconds: int
+    workers: int
+    threads: int
+    log_level: str
+
+    def __repr__(self) -> str:  # never print secrets, even by accident
+        return (
+            f"Settings(database_url={self.database_url.render_as_string(hide_password=True)!r}, "
+            f"slack_api_url={self.slack_api_url!r}, port={self.port}, "
+            f"socket_mode={self.app_token is not None})"
+        )
+
+
+def database_url(env: Mapping[str, str] | None = None) -> URL:
+    """DATABASE_URL as a SQLAlchemy URL; plain postgresql:// URLs get the psycopg (v3) driver."""
+    env = os.environ if env is None else env
+    raw = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(
+            "DATABASE_URL", "is not a database URL (e.g. sqlite:///calls.db)"
+        ) from None
+    if url.drivername in ("postgres", "postgresql"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            "DATABASE_URL", "only sqlite:// and postgresql:// databases are supported"
+        )
+    return url
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every setting; raise ConfigError on the first bad one."""
+    env = os.environ if env is None else env
+    provider = env.get("CALLS_JOIN_URL_PROVIDER", "jitsi").strip().lower()
+    if provider not in ("jitsi", "template"):
+        raise ConfigError("CALLS_JOIN_URL_PROVIDER", "must be 'jitsi' or 'template'")
+    template = env.get("CALLS_JOIN_URL_TEMPLATE", "").strip() or None
+    if provider == "template":
+        if template is None:
+            raise ConfigError(
+                "CALLS_JOIN_URL_TEMPLATE", "is required when the provider is 'template'"
+            )
+        if "{room}" not in template:
+            raise ConfigError("CALLS_JOIN_URL_TEMPLATE", "must contain {room}")
+        _https_url("CALLS_JOIN_URL_TEMPLATE", template.replace("{room}", "room"))
+    app_token = env.get("SLACK_APP_TOKEN", "").strip() or None
+    if app_token is not None and not app_token.startswith("xapp-"):
+        raise ConfigError("SLACK_APP_TOKEN", "must be an app-level token starting with xapp-")
+    return Settings(
+        signing_secret=_required(env, "SLACK_SIGNING_SECRET"),
+        bot_token=_bot_token(env),
+        database_url=database_url(env),
+        slack_api_url=_api_url(env),
+        port=_int(env, "PORT", 3000, 1, 65535),
+        app_token=app_token,
+        join_url_provider=provider,
+        jitsi_base_url=_https_url(
+            "CALLS_JITSI_BASE_URL",
+            env.get("CALLS_JITSI_BASE_URL", "").strip() or DEFAULT_JITSI_BASE_URL,
+        ),
+        join_url_template=template,
+        action_lease_seconds=_int(env, "CALLS_ACTION_LEASE_SECONDS", 60, 1, 3600),
+        workers=_int(env, "WEB_CONCURRENCY", 1, 1, 64),
+        threads=_int(env, "CALLS_THREADS", 16, 1, 256),
+        log_level=_log_level(env),
+    )
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(name, "is not set")
+    return value
+
+
+def _bot_token(env: Mapping[str, str]) -> str:
+    token = _required(env, "SLACK_BOT_TOKEN")
+    if not token.startswith("xoxb-"):
+        raise ConfigError("SLACK_BOT_TOKEN", "must be a bot token starting with xoxb-")
+    return token
+
+
+def _api_url(env: Mapping[str, str]) -> str:
+    raw = env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError("SLACK_API_URL", "must be an http(s) URL such as https://slack.com/api/")
+    return raw if raw.endswith("/") else raw + "/"
+
+
+def _https_url(name: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme != "https" or not parts.netloc:
+        raise ConfigError(name, "must be an https:// URL")
+    return raw
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"must be a whole number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(name, f"must be between {low} and {high}")
+    return value
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("LOG_LEVEL", "must be DEBUG, INFO, WARNING or ERROR")
+    return level

@@ -1,0 +1,83 @@
+"""Errors a user can act on. The service raises them; the listeners render them once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from calls_app.models import Call
+
+
+class CallsError(Exception):
+    """An error whose message is shown to the person who acted."""
+
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+class UsageError(CallsError):
+    """The command text could not be understood."""
+
+
+class NoLiveCall(CallsError):
+    def __init__(self) -> None:
+        super().__init__("There is no call running in this channel. Start one with `/call start`.")
+
+
+class CallNotFound(CallsError):
+    def __init__(self) -> None:
+        super().__init__("That call doesn't exist (any more).")
+
+
+class CallAlreadyEnded(CallsError):
+    def __init__(self, title: str) -> None:
+        super().__init__(f"The call “{title}” has already ended.")
+
+
+class CallBeingEnded(CallsError):
+    def __init__(self, title: str) -> None:
+        super().__init__(f"The call “{title}” is being ended right now.")
+
+
+class NotAllowed(CallsError):
+    def __init__(self, action: str) -> None:
+        super().__init__(
+            f"Only the person who started this call or a workspace admin can {action} it."
+        )
+
+
+class NotInCall(CallsError):
+    def __init__(self, title: str) -> None:
+        super().__init__(f"You're not in the call “{title}”.")
+
+
+class ChooseCall(CallsError):
+    """Several calls fit; the person picks one instead of the app guessing."""
+
+    def __init__(self, verb: str, calls: Sequence[Call], title: str | None = None) -> None:
+        super().__init__(f"Several calls are running here. Which one do you want to {verb}?")
+        self.verb = verb
+        self.calls = list(calls)
+        self.title = title
+
+
+class SlackFailure(CallsError):
+    """Slack refused or could not be reached; the log names the method and error."""
+
+    def __init__(self, method: str, error: str, user_message: str) -> None:
+        super().__init__(user_message)
+        self.method = method
+        self.error = error
+
+
+class CannotPostInChannel(CallsError):
+    def __init__(self, error: str) -> None:
+        super().__init__(
+            "I can't post in this channel, so I didn't start the call. "
+            "Invite me first with `/invite @calls-app`, then try again."
+            if error in ("not_in_channel", "channel_not_found")
+            else "I couldn't post the call in this channel, so I didn't start it. Try again."
+        )
+        self.error = error

@@ -1,0 +1,15 @@
+import re
+
+from slack_bolt import App
+
+from calls_app.blocks import ActionId
+from calls_app.listeners.actions import call_buttons
+
+
+def register(app: App) -> None:
+    app.action(ActionId.JOIN.value)(call_buttons.handle_join)
+    app.action(ActionId.LEAVE.value)(call_buttons.handle_leave)
+    app.action(ActionId.END.value)(call_buttons.handle_end)
+    app.action(ActionId.RENAME.value)(call_buttons.handle_rename)
+    app.action(re.compile(rf"^{ActionId.PICK.value}_\d+$"))(call_buttons.handle_pick)
+    app.action("open_call_link")(call_buttons.acknowledge_link)

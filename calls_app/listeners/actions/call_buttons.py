@@ -1,0 +1,80 @@
+"""The call message's buttons, and the "which call?" picker's."""
+
+from __future__ import annotations
+
+import json
+
+from slack_bolt import Ack, BoltContext, Respond
+
+from calls_app.errors import CallNotFound, UsageError
+from calls_app.listeners.replies import actor_from, call_service, errors_told_to, say_privately
+from calls_app.listeners.verbs import act_on_call
+
+PICKABLE_VERBS = ("end", "join", "leave", "rename")
+
+
+def _button_call_id(action: dict) -> int:
+    """The call a button acts on; a value that isn't one of our ids names no call."""
+    try:
+        return int(action.get("value", ""))
+    except ValueError:
+        raise CallNotFound() from None
+
+
+def _button_handler(verb: str):
+    def handle(ack: Ack, action: dict, respond: Respond, context: BoltContext) -> None:
+        ack()
+        with errors_told_to(respond):
+            reply = act_on_call(
+                verb, call_service(context), actor_from(context), call_id=_button_call_id(action)
+            )
+            say_privately(respond, reply)
+
+    handle.__name__ = f"handle_{verb}"
+    return handle
+
+
+handle_join = _button_handler("join")
+handle_leave = _button_handler("leave")
+handle_end = _button_handler("end")
+
+
+def handle_rename(
+    ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext
+) -> None:
+    ack()
+    with errors_told_to(respond):
+        call_service(context).open_rename_modal(
+            actor_from(context),
+            call_id=_button_call_id(action),
+            trigger_id=body["trigger_id"],
+            response_url=body.get("response_url"),
+        )
+
+
+def handle_pick(ack: Ack, action: dict, respond: Respond, context: BoltContext) -> None:
+    ack()
+    with errors_told_to(respond):
+        verb, call_id, title = _picked(action)
+        say_privately(
+            respond,
+            act_on_call(
+                verb, call_service(context), actor_from(context), call_id=call_id, title=title
+            ),
+        )
+
+
+def _picked(action: dict) -> tuple[str, int, str | None]:
+    try:
+        value = json.loads(action.get("value", ""))
+        verb, call_id, title = value["verb"], int(value["call_id"]), value.get("title")
+    except (ValueError, KeyError, TypeError):
+        raise CallNotFound() from None
+    if verb not in PICKABLE_VERBS or (verb == "rename" and not isinstance(title, str)):
+        raise UsageError("That button no longer works. Run the command again.")
+    return verb, call_id, title
+
+
+def acknowledge_link(ack: Ack) -> None:
+    """A link button still sends an action; Slack needs it acknowledged."""
+    ack()

@@ -1,0 +1,5 @@
+from slack_bolt import App
+
+
+def register(app: App) -> None:
+    """No events yet."""

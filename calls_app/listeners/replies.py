@@ -1,0 +1,67 @@
+"""The one error path: what the person who acted is told, whatever went wrong."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from slack_bolt import BoltContext
+
+from calls_app import blocks
+from calls_app.errors import CallsError, ChooseCall
+from calls_app.service import Actor, CallService
+
+log = logging.getLogger(__name__)
+
+Reply = Callable[..., object]  # Bolt's respond(), or one built from a stored response_url
+
+
+def actor_from(context: BoltContext) -> Actor:
+    return Actor(
+        team_id=context.team_id or context.enterprise_id or "",
+        enterprise_id=context.enterprise_id,
+        user_id=context.user_id or "",
+    )
+
+
+def call_service(context: BoltContext) -> CallService:
+    return context["calls"]
+
+
+def say_privately(reply: Reply, message: blocks.Message | str) -> None:
+    if isinstance(message, str):
+        message = blocks.Message(text=message, blocks=[blocks.mrkdwn_section(message)])
+    reply(
+        text=message.text,
+        blocks=message.blocks,
+        response_type="ephemeral",
+        replace_original=False,
+    )
+
+
+@contextmanager
+def errors_told_to(reply: Reply) -> Iterator[None]:
+    """Run a service call; tell the person any error, once, privately."""
+    try:
+        yield
+    except ChooseCall as choice:
+        say_privately(
+            reply,
+            blocks.call_picker(
+                question=choice.user_message,
+                verb=choice.verb,
+                calls=choice.calls,
+                title=choice.title,
+            ),
+        )
+    except CallsError as error:
+        say_privately(reply, error.user_message)
+    except Exception:
+        error_id = uuid.uuid4().hex[:8]
+        log.exception("unexpected error %s", error_id)
+        say_privately(
+            reply,
+            f"Something went wrong on our side. Quote error id `{error_id}` if you report it.",
+        )

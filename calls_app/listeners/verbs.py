@@ -1,0 +1,34 @@
+"""The verbs that act on an existing call, shared by `/call` and the "which call?" picker."""
+
+from __future__ import annotations
+
+from calls_app import blocks
+from calls_app.service import Actor, CallService
+from calls_app.text import escape_mrkdwn
+
+
+def act_on_call(
+    verb: str,
+    calls: CallService,
+    actor: Actor,
+    *,
+    channel_id: str | None = None,
+    call_id: int | None = None,
+    title: str | None = None,
+) -> blocks.Message | str:
+    """Run one verb on the call named by id, or on the channel's one live call."""
+    where = {"channel_id": channel_id, "call_id": call_id}
+    match verb:
+        case "end":
+            ended = calls.end(actor, **where)
+            return f"You ended *{escape_mrkdwn(ended.title)}*. {blocks.ended_summary(ended)}"
+        case "join":
+            joined = calls.join(actor, **where)
+            return blocks.joined_reply(joined.call, already_in=joined.already_in)
+        case "leave":
+            left = calls.leave(actor, **where)
+            return f"You left *{escape_mrkdwn(left.title)}*."
+        case "rename" if title is not None:
+            renamed = calls.rename(actor, title, **where)
+            return f"Renamed the call to *{escape_mrkdwn(renamed.title)}*."
+    raise ValueError(f"not a verb on a call: {verb}")

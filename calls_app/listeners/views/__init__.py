@@ -1,0 +1,8 @@
+from slack_bolt import App
+
+from calls_app.blocks import CallbackId
+from calls_app.listeners.views import rename_modal
+
+
+def register(app: App) -> None:
+    app.view(CallbackId.RENAME_MODAL.value)(rename_modal.handle_rename_submission)

@@ -1,0 +1,81 @@
+"""A channel's calls and their participants, as typed SQLAlchemy 2 models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from calls_app.db import Base, UtcDateTime
+
+
+class CallState(StrEnum):
+    """A call's life: starting → active → ending → ended; failed when it never went live."""
+
+    STARTING = "starting"  # row written, calls.add not confirmed yet
+    ACTIVE = "active"  # registered in Slack; the message may still be unposted
+    ENDING = "ending"  # someone holds the lease to send calls.end
+    ENDED = "ended"
+    FAILED = "failed"  # calls.add or the first message failed; nothing live in Slack
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    __table_args__ = (
+        Index("ix_calls_team_channel_state", "team_id", "channel_id", "state"),
+        Index("ix_calls_created_by_started_at", "team_id", "created_by", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    slack_call_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    external_unique_id: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    join_url: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(32))
+    state: Mapped[CallState] = mapped_column(
+        Enum(
+            CallState,
+            native_enum=False,
+            length=16,
+            values_callable=lambda states: [s.value for s in states],
+            validate_strings=True,
+        )
+    )
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(32))
+    duration_seconds: Mapped[int | None]
+    message_channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    # Who may finish a transitional state: a crashed holder's lease runs out and another takes over.
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    participants: Mapped[list[Participant]] = relationship(
+        back_populates="call", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+    __table_args__ = (
+        # One row per person per call: concurrent Join clicks collide here, not in Slack.
+        UniqueConstraint("call_id", "slack_user_id"),
+        UniqueConstraint("call_id", "external_id"),
+        CheckConstraint("(slack_user_id IS NULL) <> (external_id IS NULL)", name="one_identity"),
+        Index("ix_participants_slack_user_id_call_id", "slack_user_id", "call_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    slack_user_id: Mapped[str | None] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    joined_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    call: Mapped[Call] = relationship(back_populates="participants")

@@ -1,0 +1,141 @@
+"""Putting the app together and serving it: start-up checks, HTTP under gunicorn, Socket Mode."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from gunicorn.app.base import BaseApplication
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from calls_app.bolt_app import build_bolt_app
+from calls_app.clock import Clock, utc_now
+from calls_app.config import Settings, load_settings
+from calls_app.db import make_engine, make_session_factory
+from calls_app.logging_setup import configure_logging
+from calls_app.slack_gateway import make_web_client
+from calls_app.store import CallStore
+from calls_app.web import SlackWsgiApp
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class StartupError(Exception):
+    """The app can't serve; the message says what to do."""
+
+
+def alembic_config() -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["configure_logging"] = False
+    return config
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse to serve on a database that isn't migrated to the code's schema.
+
+    The app never migrates by itself: with several instances starting at once, migrations
+    are a deliberate step (`alembic upgrade head`), run once per deployment.
+    """
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as e:
+        raise StartupError(
+            f"DATABASE_URL: can't connect to the database ({type(e).__name__})."
+        ) from e
+    if current != head:
+        raise StartupError(
+            f"the database schema is at {current or 'nothing'}, the code needs {head}. "
+            "Run `alembic upgrade head` (or `make migrate`) first."
+        )
+
+
+def check_slack(settings: Settings) -> None:
+    """One auth.test, so a wrong token or URL stops the app now, not at the first command."""
+    client = make_web_client(token=settings.bot_token, base_url=settings.slack_api_url)
+    try:
+        client.auth_test()
+    except SlackApiError as e:
+        raise StartupError(
+            f"SLACK_BOT_TOKEN: Slack refused it ({e.response.get('error')})."
+        ) from None
+    except (SlackClientError, OSError) as e:
+        raise StartupError(
+            f"SLACK_API_URL: can't reach Slack at {settings.slack_api_url} ({type(e).__name__})."
+        ) from None
+
+
+def database_ok(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except SQLAlchemyError:
+        return False
+
+
+def build_wsgi_app(
+    settings: Settings, engine: Engine | None = None, *, clock: Clock = utc_now
+) -> SlackWsgiApp:
+    engine = engine or make_engine(settings.database_url)
+    store = CallStore(make_session_factory(engine))
+    bolt_app = build_bolt_app(settings, store, clock=clock)
+    return SlackWsgiApp(
+        bolt_app, signing_secret=settings.signing_secret, database_ok=lambda: database_ok(engine)
+    )
+
+
+def wsgi_app_from_env() -> SlackWsgiApp:
+    """For any WSGI server: `gunicorn 'calls_app.runtime:wsgi_app_from_env()'`."""
+    settings = load_settings()
+    configure_logging(settings.log_level, [settings.bot_token, settings.signing_secret])
+    return build_wsgi_app(settings)
+
+
+class GunicornServer(BaseApplication):
+    """gunicorn, embedded: threaded workers, graceful stop on SIGTERM."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        options: dict[str, Any] = {
+            "bind": f"0.0.0.0:{self._settings.port}",
+            "workers": self._settings.workers,
+            "worker_class": "gthread",
+            "threads": self._settings.threads,
+            "timeout": 30,
+            "graceful_timeout": 20,
+            "keepalive": 5,
+            "loglevel": self._settings.log_level.lower(),
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> SlackWsgiApp:
+        configure_logging(
+            self._settings.log_level, [self._settings.bot_token, self._settings.signing_secret]
+        )
+        return build_wsgi_app(self._settings)
+
+
+def serve(settings: Settings) -> None:
+    if settings.app_token:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        engine = make_engine(settings.database_url)
+        app = build_bolt_app(settings, CallStore(make_session_factory(engine)))
+        log.info("connecting to Slack in Socket Mode")
+        SocketModeHandler(app, settings.app_token).start()
+        return
+    GunicornServer(settings).run()

@@ -1,0 +1,379 @@
+"""The call service: the state machine, permissions and idempotency of every call change.
+
+It talks to the store and to a Slack gateway only; it never sees a Bolt request. Each method
+takes the acting person and either a channel (commands) or a call id (buttons, modals).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from calls_app import blocks
+from calls_app.clock import Clock
+from calls_app.command_text import MAX_TITLE_LENGTH
+from calls_app.errors import (
+    CallAlreadyEnded,
+    CallBeingEnded,
+    CallNotFound,
+    CallsError,
+    CannotPostInChannel,
+    ChooseCall,
+    NoLiveCall,
+    NotAllowed,
+    NotInCall,
+    SlackFailure,
+    UsageError,
+)
+from calls_app.models import Call, CallState
+from calls_app.providers import JoinUrlProvider
+from calls_app.slack_gateway import SlackGateway
+from calls_app.store import CallStore, NewCall, whole_seconds
+from calls_app.text import truncate
+
+log = logging.getLogger(__name__)
+
+MAX_INVITEES = 20
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, in which workspace: everything they touch must belong to that workspace."""
+
+    team_id: str
+    enterprise_id: str | None
+    user_id: str
+
+
+@dataclass(frozen=True)
+class StartedCall:
+    call: Call
+    invited: list[str]
+    not_invited: list[str]
+
+
+@dataclass(frozen=True)
+class JoinedCall:
+    call: Call
+    already_in: bool
+
+
+class AdminCache:
+    """Who is a workspace admin, remembered for a while: users.info only when a non-creator acts."""
+
+    def __init__(self, ttl_seconds: float = 300.0) -> None:
+        self._ttl = ttl_seconds
+        self._known: dict[tuple[str, str], tuple[bool, float]] = {}
+        self._lock = threading.Lock()
+
+    def is_admin(self, team_id: str, user_id: str, lookup: SlackGateway) -> bool:
+        key = (team_id, user_id)
+        with self._lock:
+            known = self._known.get(key)
+        if known and known[1] > time.monotonic():
+            return known[0]
+        admin = lookup.user_is_admin(user_id)
+        with self._lock:
+            self._known[key] = (admin, time.monotonic() + self._ttl)
+        return admin
+
+
+class CallService:
+    def __init__(
+        self,
+        *,
+        store: CallStore,
+        slack: SlackGateway,
+        clock: Clock,
+        join_urls: JoinUrlProvider,
+        admins: AdminCache,
+        lease: timedelta,
+    ) -> None:
+        self._store = store
+        self._slack = slack
+        self._clock = clock
+        self._join_urls = join_urls
+        self._admins = admins
+        self._lease = lease
+
+    # -- start ---------------------------------------------------------------------------------
+
+    def start(
+        self,
+        actor: Actor,
+        *,
+        channel_id: str,
+        title: str,
+        invitees: Sequence[str] = (),
+        join_url: str | None = None,
+    ) -> StartedCall:
+        """Register the call with Slack, post it in the channel, invite people."""
+        invitees = [user for user in dict.fromkeys(invitees) if user != actor.user_id]
+        if len(invitees) > MAX_INVITEES:
+            raise UsageError(f"Invite at most {MAX_INVITEES} people at once.")
+        started_at = self._clock()
+        call = self._store.create_starting(
+            NewCall(
+                team_id=actor.team_id,
+                enterprise_id=actor.enterprise_id,
+                channel_id=channel_id,
+                title=truncate(title, MAX_TITLE_LENGTH),
+                join_url=join_url or self._join_urls.new_join_url(),
+                created_by=actor.user_id,
+                started_at=started_at,
+            ),
+            lease_until=started_at + self._lease,
+        )
+        try:
+            call.slack_call_id = self._slack.add_call(
+                external_unique_id=call.external_unique_id,
+                join_url=call.join_url,
+                title=call.title,
+                created_by=actor.user_id,
+                date_start=int(started_at.timestamp()),
+                users=[actor.user_id],
+            )
+        except SlackFailure:
+            self._store.mark_failed(call.id, at=self._clock())
+            raise
+        self._store.mark_registered(
+            call.id, slack_call_id=call.slack_call_id, creator=actor.user_id, at=started_at
+        )
+        call.state = CallState.ACTIVE
+        message = blocks.live_call_message(call)
+        try:
+            channel, ts = self._slack.post_message(
+                channel=channel_id, text=message.text, blocks=message.blocks
+            )
+        except SlackFailure as failure:
+            self._withdraw_unposted(call)
+            raise CannotPostInChannel(failure.error) from None
+        self._store.set_message(call.id, channel_id=channel, ts=ts)
+        call.message_channel_id, call.message_ts = channel, ts
+        invited, not_invited = self._invite(call, invitees)
+        return StartedCall(call=call, invited=invited, not_invited=not_invited)
+
+    def _withdraw_unposted(self, call: Call) -> None:
+        """Nobody can see a call whose message failed: end it in Slack so it doesn't linger."""
+        assert call.slack_call_id is not None
+        try:
+            self._slack.end_call(
+                call.slack_call_id,
+                duration_seconds=whole_seconds(self._clock() - call.started_at),
+            )
+        except SlackFailure:
+            # Still live in Slack: keep it active so `/call end` (or a retry) can end it.
+            log.error("call %s could not be withdrawn; it stays active", call.id)
+            return
+        self._store.mark_failed(call.id, at=self._clock())
+
+    def _invite(self, call: Call, invitees: Sequence[str]) -> tuple[list[str], list[str]]:
+        invited, not_invited = [], []
+        message = blocks.invitation_message(call)
+        for user in invitees:
+            try:
+                self._slack.post_message(channel=user, text=message.text, blocks=message.blocks)
+            except SlackFailure:
+                not_invited.append(user)
+            else:
+                invited.append(user)
+        return invited, not_invited
+
+    # -- end -----------------------------------------------------------------------------------
+
+    def end(
+        self, actor: Actor, *, channel_id: str | None = None, call_id: int | None = None
+    ) -> Call:
+        """End the call once, however many people press End at the same moment."""
+        call = self._resolve(actor, "end", channel_id=channel_id, call_id=call_id)
+        self._ensure_live(call, allow_ending=True)
+        self._require_host(actor, call, "end")
+        if not self._store.claim_ending(
+            call.id, by=actor.user_id, now=self._clock(), lease=self._lease
+        ):
+            current = self._store.get(team_id=actor.team_id, call_id=call.id)
+            if current is not None and current.state == CallState.ENDED:
+                raise CallAlreadyEnded(call.title)
+            raise CallBeingEnded(call.title)
+        claimed = self._store.get(team_id=actor.team_id, call_id=call.id)
+        assert claimed is not None and claimed.ended_at is not None
+        assert claimed.slack_call_id is not None
+        try:
+            self._slack.end_call(
+                claimed.slack_call_id,
+                duration_seconds=whole_seconds(claimed.ended_at - claimed.started_at),
+            )
+        except SlackFailure:
+            self._store.release_ending(call.id)
+            raise
+        ended = self._store.mark_ended(call.id)
+        self._show(ended, blocks.ended_call_message(ended))
+        return ended
+
+    # -- participants --------------------------------------------------------------------------
+
+    def join(
+        self, actor: Actor, *, channel_id: str | None = None, call_id: int | None = None
+    ) -> JoinedCall:
+        """Register the person once, however many times they press Join."""
+        call = self._resolve(actor, "join", channel_id=channel_id, call_id=call_id)
+        self._ensure_live(call)
+        assert call.slack_call_id is not None
+        joined_at = self._clock()
+        if not self._store.add_participant(call.id, user_id=actor.user_id, at=joined_at):
+            return JoinedCall(call=call, already_in=True)
+        try:
+            self._slack.add_participant(call.slack_call_id, actor.user_id)
+        except SlackFailure as failure:
+            self._store.undo_join(call.id, user_id=actor.user_id, joined_at=joined_at)
+            if failure.error == "inactive_call":
+                raise CallAlreadyEnded(call.title) from None
+            raise
+        return JoinedCall(call=call, already_in=False)
+
+    def leave(
+        self, actor: Actor, *, channel_id: str | None = None, call_id: int | None = None
+    ) -> Call:
+        call = self._resolve(actor, "leave", channel_id=channel_id, call_id=call_id)
+        self._ensure_live(call)
+        assert call.slack_call_id is not None
+        left_at = self._clock()
+        if not self._store.mark_left(call.id, user_id=actor.user_id, at=left_at):
+            raise NotInCall(call.title)
+        try:
+            self._slack.remove_participant(call.slack_call_id, actor.user_id)
+        except SlackFailure:
+            self._store.undo_leave(call.id, user_id=actor.user_id, left_at=left_at)
+            raise
+        return call
+
+    # -- rename --------------------------------------------------------------------------------
+
+    def check_can_rename(self, actor: Actor, *, call_id: int) -> Call:
+        """The call, if this person may rename it now (before a modal is opened for it)."""
+        call = self._resolve(actor, "rename", call_id=call_id)
+        self._ensure_live(call)
+        self._require_host(actor, call, "rename")
+        return call
+
+    def open_rename_modal(
+        self, actor: Actor, *, call_id: int, trigger_id: str, response_url: str | None
+    ) -> None:
+        call = self.check_can_rename(actor, call_id=call_id)
+        view = blocks.rename_modal(call, response_url=response_url)
+        self._slack.open_view(trigger_id=trigger_id, view=view)
+
+    def rename(
+        self,
+        actor: Actor,
+        title: str,
+        *,
+        channel_id: str | None = None,
+        call_id: int | None = None,
+    ) -> Call:
+        title = truncate(title.strip(), MAX_TITLE_LENGTH)
+        if not title:
+            raise UsageError("A call needs a title.")
+        call = self._resolve(actor, "rename", channel_id=channel_id, call_id=call_id, title=title)
+        self._ensure_live(call)
+        self._require_host(actor, call, "rename")
+        assert call.slack_call_id is not None
+        try:
+            self._slack.rename_call(call.slack_call_id, title)
+        except SlackFailure as failure:
+            if failure.error == "inactive_call":
+                raise CallAlreadyEnded(call.title) from None
+            raise
+        self._store.set_title(call.id, title)
+        call.title = title
+        self._show(call, blocks.live_call_message(call))
+        return call
+
+    # -- status --------------------------------------------------------------------------------
+
+    def status(self, actor: Actor, *, channel_id: str) -> list[blocks.CallStatus]:
+        """What Slack says of each call running in the channel."""
+        calls = self._store.live_calls_in_channel(team_id=actor.team_id, channel_id=channel_id)
+        if not calls:
+            raise NoLiveCall()
+        now = self._clock()
+        statuses = []
+        for call in calls:
+            assert call.slack_call_id is not None
+            info = self._slack.call_info(call.slack_call_id)
+            started_at = info.date_start or call.started_at
+            statuses.append(
+                blocks.CallStatus(
+                    title=info.title or call.title,
+                    created_by=info.created_by or call.created_by,
+                    running_seconds=whole_seconds(now - started_at),
+                    people=info.users,
+                )
+            )
+        return statuses
+
+    # -- shared rules --------------------------------------------------------------------------
+
+    def _resolve(
+        self,
+        actor: Actor,
+        verb: str,
+        *,
+        channel_id: str | None = None,
+        call_id: int | None = None,
+        title: str | None = None,
+    ) -> Call:
+        """The one call meant: named by id, or the only live call in the channel."""
+        if call_id is not None:
+            call = self._store.get(team_id=actor.team_id, call_id=call_id)
+            if call is None:
+                raise CallNotFound()
+            return call
+        assert channel_id is not None
+        calls = self._store.live_calls_in_channel(team_id=actor.team_id, channel_id=channel_id)
+        if verb == "leave" and len(calls) > 1:
+            mine = self._store.calls_user_is_in(
+                call_ids=[c.id for c in calls], user_id=actor.user_id
+            )
+            if len(mine) == 1:
+                calls = [c for c in calls if c.id in mine]
+        if not calls:
+            raise NoLiveCall()
+        if len(calls) > 1:
+            raise ChooseCall(verb, calls, title)
+        return calls[0]
+
+    @staticmethod
+    def _ensure_live(call: Call, *, allow_ending: bool = False) -> None:
+        if call.state == CallState.ENDED:
+            raise CallAlreadyEnded(call.title)
+        if call.state == CallState.ENDING and not allow_ending:
+            raise CallBeingEnded(call.title)
+        if call.state == CallState.STARTING:
+            raise CallsError("That call is still starting. Try again in a moment.")
+        if call.state == CallState.FAILED:
+            raise CallNotFound()
+
+    def _require_host(self, actor: Actor, call: Call, action: str) -> None:
+        if actor.user_id == call.created_by:
+            return
+        if not self._admins.is_admin(actor.team_id, actor.user_id, self._slack):
+            raise NotAllowed(action)
+
+    def _show(self, call: Call, message: blocks.Message) -> None:
+        """Bring the call message up to date; the change itself already happened."""
+        if call.message_channel_id is None or call.message_ts is None:
+            return
+        try:
+            self._slack.update_message(
+                channel=call.message_channel_id,
+                ts=call.message_ts,
+                text=message.text,
+                blocks=message.blocks,
+            )
+        except SlackFailure:
+            log.warning("call %s: its message could not be updated", call.id)

@@ -1,0 +1,262 @@
+"""The thin layer over slack-sdk's WebClient: the calls the app makes, typed errors out.
+
+A gateway wraps whichever client Bolt hands a request, so a per-workspace token (OAuth
+installs) reaches Slack without the call service knowing about tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    RetryHandler,
+    RetryState,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+
+from calls_app.errors import SlackFailure
+
+log = logging.getLogger(__name__)
+
+# Methods that are safe to send again when the first try may or may not have reached Slack:
+# a repeated calls.end answers inactive_call, a repeated participants call answers bad_users.
+RETRY_SAFE_METHODS = frozenset(
+    {
+        "calls.end",
+        "calls.participants.add",
+        "calls.participants.remove",
+        "calls.info",
+        "calls.update",
+        "chat.update",
+        "users.info",
+        "views.publish",
+        "auth.test",
+    }
+)
+
+_TOKEN_PROBLEMS = {
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+}
+
+
+def user_message_for(method: str, error: str) -> str:
+    """One clear sentence for a Slack error, for the person who acted."""
+    if error in _TOKEN_PROBLEMS:
+        return "Slack didn't accept calls-app's token. Ask a workspace admin to reinstall the app."
+    if error == "missing_scope":
+        return (
+            "calls-app is missing a Slack permission it needs. "
+            "Ask a workspace admin to reinstall the app."
+        )
+    if error == "ratelimited":
+        return "Slack is rate-limiting calls-app right now. Try again in a minute."
+    if error == "not_authorized" and method == "calls.add":
+        return "Slack doesn't allow calls to be started in this channel."
+    if error == "unreachable":
+        return "calls-app couldn't reach Slack. Try again in a moment."
+    return f"Slack refused the request ({method}: {error}). Try again in a moment."
+
+
+class _ForRetrySafeMethods(RetryHandler):
+    """Retries a wrapped handler's cases only for RETRY_SAFE_METHODS."""
+
+    def __init__(self, inner: RetryHandler) -> None:
+        super().__init__(max_retry_count=inner.max_retry_count)
+        self._inner = inner
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        method = request.url.rsplit("/", 1)[-1].split("?", 1)[0]
+        return method in RETRY_SAFE_METHODS and self._inner._can_retry(
+            state=state, request=request, response=response, error=error
+        )
+
+    def prepare_for_next_attempt(self, **kwargs: Any) -> None:
+        self._inner.prepare_for_next_attempt(**kwargs)
+
+
+class _ServerErrorRetry(RetryHandler):
+    """5xx answers: Slack may not have processed the request, so try again after a backoff."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code >= 500
+
+
+def retry_handlers() -> list[RetryHandler]:
+    """429s are retried for every method (Slack did nothing); 5xx and dropped connections
+    only where a repeat is harmless."""
+    return [
+        RateLimitErrorRetryHandler(max_retry_count=3),
+        _ForRetrySafeMethods(_ServerErrorRetry(max_retry_count=3)),
+        _ForRetrySafeMethods(ConnectionErrorRetryHandler(max_retry_count=3)),
+    ]
+
+
+def make_web_client(*, token: str | None, base_url: str, timeout: int = 10) -> WebClient:
+    return WebClient(
+        token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers()
+    )
+
+
+@dataclass(frozen=True)
+class SlackCallInfo:
+    title: str
+    created_by: str | None
+    date_start: datetime | None
+    users: list[str]  # slack ids, or display names of external participants
+
+
+class SlackGateway:
+    def __init__(self, client: WebClient) -> None:
+        self._client = client
+
+    def _send(self, method: str, send: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
+        """Run one WebClient method; every failure becomes a SlackFailure naming it."""
+        try:
+            return send(**kwargs).data  # type: ignore[no-any-return]
+        except SlackApiError as e:
+            error = str(e.response.get("error") or f"http_{e.response.status_code}")
+            log.warning("Slack %s failed: %s", method, error)
+            raise SlackFailure(method, error, user_message_for(method, error)) from None
+        except (SlackClientError, OSError) as e:
+            log.warning("Slack %s unreachable: %s", method, type(e).__name__)
+            raise SlackFailure(
+                method, "unreachable", user_message_for(method, "unreachable")
+            ) from e
+
+    # -- Calls API -----------------------------------------------------------------------------
+
+    def add_call(
+        self,
+        *,
+        external_unique_id: str,
+        join_url: str,
+        title: str,
+        created_by: str,
+        date_start: int,
+        users: Sequence[str],
+    ) -> str:
+        """Register the call; returns Slack's call id."""
+        data = self._send(
+            "calls.add",
+            self._client.calls_add,
+            external_unique_id=external_unique_id,
+            join_url=join_url,
+            title=title,
+            created_by=created_by,
+            date_start=date_start,
+            users=[{"slack_id": user} for user in users],
+        )
+        return str(data["call"]["id"])
+
+    def end_call(self, slack_call_id: str, *, duration_seconds: int) -> None:
+        """End the call; one already ended counts as ended (a retry may have got there first)."""
+        try:
+            self._send(
+                "calls.end", self._client.calls_end, id=slack_call_id, duration=duration_seconds
+            )
+        except SlackFailure as failure:
+            if failure.error != "inactive_call":
+                raise
+
+    def call_info(self, slack_call_id: str) -> SlackCallInfo:
+        call = self._send("calls.info", self._client.calls_info, id=slack_call_id)["call"]
+        started = call.get("date_start")
+        return SlackCallInfo(
+            title=str(call.get("title") or ""),
+            created_by=call.get("created_by"),
+            date_start=datetime.fromtimestamp(int(started), UTC) if started else None,
+            users=[
+                u.get("slack_id") or u.get("display_name") or "?" for u in call.get("users", [])
+            ],
+        )
+
+    def add_participant(self, slack_call_id: str, user_id: str) -> None:
+        """Register the person; one Slack already has (bad_users) counts as registered."""
+        try:
+            self._send(
+                "calls.participants.add",
+                self._client.calls_participants_add,
+                id=slack_call_id,
+                users=[{"slack_id": user_id}],
+            )
+        except SlackFailure as failure:
+            if failure.error != "bad_users":
+                raise
+
+    def remove_participant(self, slack_call_id: str, user_id: str) -> None:
+        """Unregister the person; one Slack doesn't have, or an ended call, needs nothing."""
+        try:
+            self._send(
+                "calls.participants.remove",
+                self._client.calls_participants_remove,
+                id=slack_call_id,
+                users=[{"slack_id": user_id}],
+            )
+        except SlackFailure as failure:
+            if failure.error not in ("bad_users", "inactive_call"):
+                raise
+
+    def rename_call(self, slack_call_id: str, title: str) -> None:
+        self._send("calls.update", self._client.calls_update, id=slack_call_id, title=title)
+
+    # -- messages, users, views ----------------------------------------------------------------
+
+    def post_message(self, *, channel: str, text: str, blocks: list[dict]) -> tuple[str, str]:
+        """Post in a channel (or a user's DM); returns the message's (channel, ts)."""
+        data = self._send(
+            "chat.postMessage",
+            self._client.chat_postMessage,
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return str(data["channel"]), str(data["ts"])
+
+    def update_message(self, *, channel: str, ts: str, text: str, blocks: list[dict]) -> None:
+        self._send(
+            "chat.update",
+            self._client.chat_update,
+            channel=channel,
+            ts=ts,
+            text=text,
+            blocks=blocks,
+        )
+
+    def user_is_admin(self, user_id: str) -> bool:
+        user = self._send("users.info", self._client.users_info, user=user_id)["user"]
+        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+    def open_view(self, *, trigger_id: str, view: dict) -> None:
+        self._send("views.open", self._client.views_open, trigger_id=trigger_id, view=view)
+
+    def publish_home(self, *, user_id: str, view: dict) -> None:
+        self._send("views.publish", self._client.views_publish, user_id=user_id, view=view)

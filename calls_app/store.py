@@ -1,0 +1,269 @@
+"""The calls store: every read and write of calls and participants, as short transactions.
+
+Race safety comes from conditional updates (checking the row count) and unique constraints,
+which hold the same on SQLite and PostgreSQL; no transaction is held open across a Slack call.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from calls_app.models import Call, CallState, Participant
+
+LIVE_STATES = (CallState.ACTIVE, CallState.ENDING)
+
+
+@dataclass(frozen=True)
+class NewCall:
+    team_id: str
+    enterprise_id: str | None
+    channel_id: str
+    title: str
+    join_url: str
+    created_by: str
+    started_at: datetime
+
+
+class CallStore:
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._sessions = session_factory
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, *, team_id: str, call_id: int) -> Call | None:
+        """A call of this workspace, or None: another workspace's call is never visible."""
+        with self._sessions() as session:
+            return session.scalar(select(Call).where(Call.id == call_id, Call.team_id == team_id))
+
+    def live_calls_in_channel(self, *, team_id: str, channel_id: str) -> Sequence[Call]:
+        """Calls in the channel that are live in Slack (active, or being ended), oldest first."""
+        with self._sessions() as session:
+            return session.scalars(
+                select(Call)
+                .where(
+                    Call.team_id == team_id,
+                    Call.channel_id == channel_id,
+                    Call.state.in_(LIVE_STATES),
+                )
+                .order_by(Call.started_at, Call.id)
+            ).all()
+
+    def present_user_ids(self, call_id: int) -> list[str]:
+        """Slack users in the call now, in the order they joined."""
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(Participant.slack_user_id)
+                    .where(
+                        Participant.call_id == call_id,
+                        Participant.left_at.is_(None),
+                        Participant.slack_user_id.is_not(None),
+                    )
+                    .order_by(Participant.joined_at, Participant.id)
+                )
+            )
+
+    def calls_user_is_in(self, *, call_ids: Sequence[int], user_id: str) -> list[int]:
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(Participant.call_id).where(
+                        Participant.call_id.in_(call_ids),
+                        Participant.slack_user_id == user_id,
+                        Participant.left_at.is_(None),
+                    )
+                )
+            )
+
+    def count(self) -> int:
+        with self._sessions() as session:
+            return session.scalar(select(func.count()).select_from(Call)) or 0
+
+    # -- starting ------------------------------------------------------------------------------
+
+    def create_starting(self, new: NewCall, *, lease_until: datetime) -> Call:
+        """Write the call before Slack hears of it, so a crash leaves a trace, not a ghost."""
+        call = Call(
+            team_id=new.team_id,
+            enterprise_id=new.enterprise_id,
+            channel_id=new.channel_id,
+            external_unique_id=str(uuid.uuid4()),
+            title=new.title,
+            join_url=new.join_url,
+            created_by=new.created_by,
+            state=CallState.STARTING,
+            started_at=new.started_at,
+            lease_expires_at=lease_until,
+        )
+        with self._sessions.begin() as session:
+            session.add(call)
+        return call
+
+    def mark_registered(
+        self, call_id: int, *, slack_call_id: str, creator: str, at: datetime
+    ) -> None:
+        """calls.add succeeded: the call is live and its creator is in it, in one transaction."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Call)
+                .where(Call.id == call_id)
+                .values(slack_call_id=slack_call_id, state=CallState.ACTIVE, lease_expires_at=None)
+            )
+            session.add(Participant(call_id=call_id, slack_user_id=creator, joined_at=at))
+
+    def mark_failed(self, call_id: int, *, at: datetime) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Call)
+                .where(Call.id == call_id)
+                .values(state=CallState.FAILED, ended_at=at, lease_expires_at=None)
+            )
+            session.execute(
+                update(Participant)
+                .where(Participant.call_id == call_id, Participant.left_at.is_(None))
+                .values(left_at=at)
+            )
+
+    def set_message(self, call_id: int, *, channel_id: str, ts: str) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Call)
+                .where(Call.id == call_id)
+                .values(message_channel_id=channel_id, message_ts=ts)
+            )
+
+    # -- ending --------------------------------------------------------------------------------
+
+    def claim_ending(self, call_id: int, *, by: str, now: datetime, lease: timedelta) -> bool:
+        """Take the right to end the call; exactly one of any number of racing callers wins.
+
+        A holder that crashed mid-end leaves an expired lease, which the next caller takes over.
+        """
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(Call)
+                .where(
+                    Call.id == call_id,
+                    or_(
+                        Call.state == CallState.ACTIVE,
+                        and_(Call.state == CallState.ENDING, Call.lease_expires_at < now),
+                    ),
+                )
+                .values(
+                    state=CallState.ENDING,
+                    lease_expires_at=now + lease,
+                    ended_at=func.coalesce(Call.ended_at, now),
+                    ended_by=func.coalesce(Call.ended_by, by),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
+    def release_ending(self, call_id: int) -> None:
+        """calls.end failed: the call stays live, as if nobody had pressed End."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Call)
+                .where(Call.id == call_id, Call.state == CallState.ENDING)
+                .values(state=CallState.ACTIVE, lease_expires_at=None, ended_at=None, ended_by=None)
+            )
+
+    def mark_ended(self, call_id: int) -> Call:
+        """Slack confirmed the end; close the call and everyone's presence in it."""
+        with self._sessions.begin() as session:
+            call = session.get_one(Call, call_id)
+            assert call.ended_at is not None
+            call.state = CallState.ENDED
+            call.lease_expires_at = None
+            call.duration_seconds = whole_seconds(call.ended_at - call.started_at)
+            session.execute(
+                update(Participant)
+                .where(Participant.call_id == call_id, Participant.left_at.is_(None))
+                .values(left_at=call.ended_at)
+            )
+            return call
+
+    # -- renaming ------------------------------------------------------------------------------
+
+    def set_title(self, call_id: int, title: str) -> None:
+        with self._sessions.begin() as session:
+            session.execute(update(Call).where(Call.id == call_id).values(title=title))
+
+    # -- participants --------------------------------------------------------------------------
+
+    def add_participant(self, call_id: int, *, user_id: str, at: datetime) -> bool:
+        """Register the person once, however many Join clicks race; True if this one did."""
+        with self._sessions.begin() as session:
+            dialect = session.get_bind().dialect.name
+            if dialect not in ("postgresql", "sqlite"):
+                raise RuntimeError(f"unsupported database {dialect}")
+            insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            inserted = session.execute(
+                insert_for(Participant)
+                .values(call_id=call_id, slack_user_id=user_id, joined_at=at)
+                .on_conflict_do_nothing(index_elements=["call_id", "slack_user_id"])
+                .returning(Participant.id)
+            ).first()
+            if inserted is not None:
+                return True
+            rejoined = session.execute(
+                update(Participant)
+                .where(
+                    Participant.call_id == call_id,
+                    Participant.slack_user_id == user_id,
+                    Participant.left_at.is_not(None),
+                )
+                .values(left_at=None, joined_at=at)
+                .execution_options(synchronize_session=False)
+            )
+            return rejoined.rowcount == 1
+
+    def undo_join(self, call_id: int, *, user_id: str, joined_at: datetime) -> None:
+        """Slack refused the join: forget this join and only this one."""
+        with self._sessions.begin() as session:
+            session.execute(
+                delete(Participant).where(
+                    Participant.call_id == call_id,
+                    Participant.slack_user_id == user_id,
+                    Participant.joined_at == joined_at,
+                    Participant.left_at.is_(None),
+                )
+            )
+
+    def mark_left(self, call_id: int, *, user_id: str, at: datetime) -> bool:
+        """True if the person was in the call and now is not."""
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(Participant)
+                .where(
+                    Participant.call_id == call_id,
+                    Participant.slack_user_id == user_id,
+                    Participant.left_at.is_(None),
+                )
+                .values(left_at=at)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
+    def undo_leave(self, call_id: int, *, user_id: str, left_at: datetime) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Participant)
+                .where(
+                    Participant.call_id == call_id,
+                    Participant.slack_user_id == user_id,
+                    Participant.left_at == left_at,
+                )
+                .values(left_at=None)
+            )
+
+
+def whole_seconds(delta: timedelta) -> int:
+    return max(0, int(delta.total_seconds()))

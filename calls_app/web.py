@@ -1,0 +1,138 @@
+"""The WSGI application: Slack's requests on POST /slack/events, and GET /healthz.
+
+Bad requests stop here, before Bolt: too large (413), not signed by Slack (401), or not a
+payload Slack would send (400). Everything else is handed to Bolt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from slack_bolt import App
+from slack_bolt.request import BoltRequest
+from slack_sdk.signature import SignatureVerifier
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+StartResponse = Callable[..., Any]
+
+
+class SlackWsgiApp:
+    def __init__(
+        self, bolt_app: App, *, signing_secret: str, database_ok: Callable[[], bool]
+    ) -> None:
+        self._bolt = bolt_app
+        self._verifier = SignatureVerifier(signing_secret)
+        self._database_ok = database_ok
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == HEALTH_PATH and method in ("GET", "HEAD"):
+            if self._database_ok():
+                return _plain(start_response, 200, "ok")
+            return _plain(start_response, 503, "database unavailable")
+        if path != EVENTS_PATH:
+            return _plain(start_response, 404, "not found")
+        if method != "POST":
+            return _plain(start_response, 405, "method not allowed")
+        return self._slack_request(environ, start_response)
+
+    def _slack_request(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        body = _read_body(environ)
+        if body is None:
+            return _plain(start_response, 413, "request body too large")
+        headers = _headers(environ)
+        if not self._verifier.is_valid(
+            body=body,
+            timestamp=headers.get("x-slack-request-timestamp", [""])[0],
+            signature=headers.get("x-slack-signature", [""])[0],
+        ):
+            return _plain(start_response, 401, "invalid signature")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _plain(start_response, 400, "body is not UTF-8")
+        if not _looks_like_slack_payload(text, headers.get("content-type", [""])[0]):
+            return _plain(start_response, 400, "not a Slack payload")
+        response = self._bolt.dispatch(
+            BoltRequest(body=text, query=environ.get("QUERY_STRING", ""), headers=headers)
+        )
+        start_response(
+            f"{response.status} {_REASONS.get(response.status, 'OK')}",
+            [(k, v) for k, values in response.headers.items() for v in values],
+        )
+        return [response.body.encode("utf-8")]
+
+
+def _read_body(environ: dict) -> bytes | None:
+    """The request body, or None if it is over the limit (read no further than that)."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY_BYTES:
+        return None
+    stream = environ["wsgi.input"]
+    body = stream.read(length) if length else stream.read(MAX_BODY_BYTES + 1)
+    return None if len(body) > MAX_BODY_BYTES else body
+
+
+def _headers(environ: dict) -> dict[str, list[str]]:
+    headers = {
+        key[5:].replace("_", "-").lower(): [value]
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = [environ[key]]
+    return headers
+
+
+def _looks_like_slack_payload(text: str, content_type: str) -> bool:
+    """Slack sends a JSON object (Events API) or a form: a command, or payload=<JSON object>."""
+    if not text.strip():
+        return False
+    if content_type.startswith("application/json"):
+        return _is_json_object(text)
+    form = parse_qs(text, keep_blank_values=True)
+    if "payload" in form:
+        return _is_json_object(form["payload"][0])
+    return "command" in form or "ssl_check" in form
+
+
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def _plain(start_response: StartResponse, status: int, text: str) -> list[bytes]:
+    body = text.encode()
+    start_response(
+        f"{status} {_REASONS[status]}",
+        [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+    )
+    return [body]

@@ -1,0 +1,238 @@
+"""The test harness: a fake Slack Web API over HTTP, the real app served over HTTP, a real
+database (SQLite always; PostgreSQL too when TEST_DATABASE_URL is set)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from alembic import command
+from sqlalchemy import Engine, select, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
+
+from calls_app.config import load_settings
+from calls_app.db import make_engine
+from calls_app.models import Call, Participant
+from calls_app.runtime import alembic_config, build_wsgi_app
+from tests.fake_slack import FakeSlack
+from tests.slack_requests import SIGNING_SECRET, SlackDriver
+
+ALICE = "U0ALICE001"  # starts most calls
+BOB = "U0BOB00001"
+CAROL = "U0CAROL001"
+ADMIN = "U0ADMIN001"  # a workspace admin
+OWNER = "U0OWNER001"  # the workspace's primary owner
+GENERAL = "C0GENERAL"  # a channel the app is in
+OUTSIDE = "C0OUTSIDE"  # a channel the app was never invited to
+OTHER_TEAM = "T0OTHER"
+
+
+class FakeClock:
+    """The app's clock, moved by tests; starts at the real time so Slack's timestamps agree."""
+
+    def __init__(self) -> None:
+        self._now = datetime.now(UTC).replace(microsecond=0)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, **delta: float) -> None:
+        with self._lock:
+            self._now += timedelta(**delta)
+
+
+def migrate(url: URL) -> None:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    migrate(make_url(f"sqlite:///{path}"))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def _postgres_url() -> Iterator[URL]:
+    raw = os.environ.get("TEST_DATABASE_URL")
+    if not raw:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    base = make_url(raw)
+    if base.drivername in ("postgres", "postgresql"):
+        base = base.set(drivername="postgresql+psycopg")
+    # A schema of our own: runs never see each other's rows, and nothing else is touched.
+    schema = f"calls_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = base.update_query_dict({"options": f"-csearch_path={schema}"})
+    migrate(url)
+    yield url
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[URL]:
+    if request.param == "sqlite":
+        path = tmp_path / "calls.db"
+        shutil.copy(request.getfixturevalue("_sqlite_template"), path)
+        yield make_url(f"sqlite:///{path}")
+        return
+    url = request.getfixturevalue("_postgres_url")
+    yield url
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("TRUNCATE participants, calls RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack().start()
+    for user in (ALICE, BOB, CAROL):
+        fake.add_user(user)
+    fake.add_user(ADMIN, is_admin=True)
+    fake.add_user(OWNER, is_owner=True, is_primary_owner=True)
+    fake.add_channel(GENERAL, name="general")
+    fake.add_channel(OUTSIDE, name="outside", bot_is_member=False)
+    yield fake
+    fake.stop()
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+def app_env(fake: FakeSlack, url: URL, **extra: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": fake.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "DATABASE_URL": url.render_as_string(hide_password=False),
+        "SLACK_API_URL": fake.base_url,
+        "CALLS_JITSI_BASE_URL": "https://meet.example.org/",
+        **extra,
+    }
+
+
+@dataclass
+class Database:
+    engine: Engine
+
+    def calls(self) -> list[Call]:
+        with Session(self.engine) as session:
+            return list(session.scalars(select(Call).order_by(Call.id)))
+
+    def call(self, call_id: int) -> Call:
+        with Session(self.engine) as session:
+            return session.get_one(Call, call_id)
+
+    def only_call(self) -> Call:
+        calls = self.calls()
+        assert len(calls) == 1, calls
+        return calls[0]
+
+    def participants(self, call_id: int) -> list[Participant]:
+        with Session(self.engine) as session:
+            return list(
+                session.scalars(
+                    select(Participant)
+                    .where(Participant.call_id == call_id)
+                    .order_by(Participant.id)
+                )
+            )
+
+    def present(self, call_id: int) -> list[str]:
+        return [p.slack_user_id for p in self.participants(call_id) if p.left_at is None]
+
+
+@dataclass
+class RunningApp:
+    slack: SlackDriver
+    fake: FakeSlack
+    db: Database
+    clock: FakeClock
+    base_url: str
+
+    def sent(self, method: str) -> list[dict]:
+        """What Slack accepted for `method`, less the team_id Bolt's client adds to every call."""
+        return [
+            {k: v for k, v in args.items() if k != "team_id"} for args in self.fake.calls_to(method)
+        ]
+
+    def start_call(self, text: str = "start Standup", *, user: str = ALICE, **kwargs) -> Call:
+        """`/call start …`, waiting until the reply; returns the call as stored."""
+        before = {c.id for c in self.db.calls()}
+        result, response_url = self.slack.command(text, user=user, **kwargs)
+        assert result.status == 200, result
+        self.fake.wait_for_response(response_url)
+        new = [c for c in self.db.calls() if c.id not in before]
+        assert len(new) == 1, new
+        return new[0]
+
+    def command(self, text: str, *, user: str, **kwargs) -> dict:
+        """A `/call` command whose work happens after the ack; returns the private reply."""
+        result, response_url = self.slack.command(text, user=user, **kwargs)
+        assert result.status == 200, result
+        assert result.body == "", result.body  # acknowledged at once, empty
+        return self.fake.wait_for_response(response_url)
+
+    def click(self, action_id: str, value: str | None, *, user: str, **kwargs) -> dict:
+        """A button click; returns the private reply."""
+        result, response_url, _ = self.slack.click(action_id, value, user=user, **kwargs)
+        assert result.status == 200, result
+        return self.fake.wait_for_response(response_url)
+
+
+def reply_text(reply: dict) -> str:
+    return reply.get("text", "")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def running_app(fake_slack: FakeSlack, database_url: URL, clock: FakeClock) -> Iterator[RunningApp]:
+    settings = load_settings(app_env(fake_slack, database_url))
+    engine = make_engine(settings.database_url)
+    wsgi_app = build_wsgi_app(settings, engine, clock=clock)
+    server = make_server(
+        "127.0.0.1", 0, wsgi_app, server_class=_Server, handler_class=_QuietHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    yield RunningApp(
+        slack=SlackDriver(f"{base_url}/slack/events", fake_slack.new_response_url),
+        fake=fake_slack,
+        db=Database(engine),
+        clock=clock,
+        base_url=base_url,
+    )
+    server.shutdown()
+    server.server_close()
+    engine.dispose()

@@ -1,0 +1,91 @@
+"""`/call join` and `/call leave`."""
+
+from __future__ import annotations
+
+from calls_app.models import CallState
+from tests.conftest import ALICE, BOB, reply_text
+
+
+def test_join_registers_the_person_and_offers_the_link(running_app):
+    app = running_app
+    call = app.start_call("start Standup")
+    reply = app.command("join", user=BOB)
+    assert app.sent("calls.participants.add") == [
+        {"id": call.slack_call_id, "users": [{"slack_id": BOB}]}
+    ]
+    assert app.db.present(call.id) == [ALICE, BOB]
+    assert "You joined *Standup*" in reply_text(reply)
+    link = [e for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert link[0]["url"] == call.join_url
+
+
+def test_joining_twice_registers_once(running_app):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.command("join", user=BOB)
+    reply = app.command("join", user=BOB)
+    assert "already in" in reply_text(reply)
+    assert len(app.sent("calls.participants.add")) == 1
+    assert len(app.db.participants(call.id)) == 2
+
+
+def test_leave_unregisters_and_rejoin_works(running_app):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.command("join", user=BOB)
+    reply = app.command("leave", user=BOB)
+    assert "You left *Standup*" in reply_text(reply)
+    assert app.sent("calls.participants.remove") == [
+        {"id": call.slack_call_id, "users": [{"slack_id": BOB}]}
+    ]
+    assert app.db.present(call.id) == [ALICE]
+    assert app.fake.calls[call.slack_call_id].users == [{"slack_id": ALICE}]
+    app.command("join", user=BOB)
+    assert app.db.present(call.id) == [ALICE, BOB]
+    assert len(app.db.participants(call.id)) == 2  # one row per person, reused
+
+
+def test_leave_when_not_in_the_call_changes_nothing(running_app):
+    app = running_app
+    call = app.start_call("start Standup")
+    reply = app.command("leave", user=BOB)
+    assert "You're not in the call “Standup”" in reply_text(reply)
+    assert app.sent("calls.participants.remove") == []
+    assert app.db.present(call.id) == [ALICE]
+
+
+def test_join_with_no_call_running(running_app):
+    reply = running_app.command("join", user=BOB)
+    assert "no call running" in reply_text(reply)
+    assert running_app.sent("calls.participants.add") == []
+
+
+def test_join_an_ended_call_is_refused(running_app):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.command("end", user=ALICE)
+    reply = app.click("call_join", str(call.id), user=BOB)
+    assert "already ended" in reply_text(reply)
+    assert app.sent("calls.participants.add") == []
+    assert app.db.present(call.id) == []
+
+
+def test_slack_refusing_a_join_leaves_no_trace(running_app):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.fake.fail_next("calls.participants.add", error="invalid_auth")
+    reply = app.command("join", user=BOB)
+    assert "Ask a workspace admin to reinstall the app" in reply_text(reply)
+    assert app.db.present(call.id) == [ALICE]
+    assert len(app.db.participants(call.id)) == 1
+    assert app.db.call(call.id).state == CallState.ACTIVE
+
+
+def test_leave_picks_the_one_call_you_are_in_when_several_run(running_app):
+    app = running_app
+    first = app.start_call("start One")
+    second = app.start_call("start Two", user=BOB)
+    reply = app.command("leave", user=BOB)
+    assert "You left *Two*" in reply_text(reply)
+    assert app.db.present(second.id) == []
+    assert app.db.present(first.id) == [ALICE]

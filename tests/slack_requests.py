@@ -1,0 +1,218 @@
+"""Requests as Slack sends them: signed, to POST /slack/events, shaped like Slack's payloads."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+
+
+@dataclass
+class HttpResult:
+    status: int
+    body: str
+    headers: dict[str, str]
+
+    def json(self) -> dict:
+        return json.loads(self.body) if self.body else {}
+
+
+def sign(body: bytes, timestamp: int, secret: str = SIGNING_SECRET) -> str:
+    base = b"v0:" + str(timestamp).encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def post(
+    url: str,
+    body: bytes,
+    *,
+    content_type: str,
+    signed: bool = True,
+    timestamp: int | None = None,
+    signature: str | None = None,
+    extra_headers: dict[str, str] | None = None,
+) -> HttpResult:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    headers = {"Content-Type": content_type, **(extra_headers or {})}
+    if signed:
+        headers["X-Slack-Request-Timestamp"] = str(timestamp)
+        headers["X-Slack-Signature"] = signature or sign(body, timestamp)
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return HttpResult(response.status, response.read().decode(), dict(response.headers))
+    except urllib.error.HTTPError as error:
+        return HttpResult(error.code, error.read().decode(), dict(error.headers))
+
+
+def get(url: str) -> HttpResult:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return HttpResult(response.status, response.read().decode(), dict(response.headers))
+    except urllib.error.HTTPError as error:
+        return HttpResult(error.code, error.read().decode(), dict(error.headers))
+
+
+class SlackDriver:
+    """Drives the app as Slack does: one method per kind of request."""
+
+    def __init__(self, events_url: str, new_response_url, *, team_id: str = "T0001") -> None:
+        self.events_url = events_url
+        self._new_response_url = new_response_url
+        self.team_id = team_id
+
+    def command(
+        self,
+        text: str,
+        *,
+        user: str,
+        channel: str = "C0GENERAL",
+        channel_name: str = "general",
+        team_id: str | None = None,
+        response_url: str | None = None,
+    ) -> tuple[HttpResult, str]:
+        """A `/call` slash command; returns the HTTP answer and the command's response_url."""
+        response_url = response_url or self._new_response_url()
+        form = {
+            "token": "verification-token-unused",
+            "team_id": team_id or self.team_id,
+            "team_domain": "example",
+            "channel_id": channel,
+            "channel_name": channel_name,
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/call",
+            "text": text,
+            "api_app_id": "A123456",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": f"trigger-{time.monotonic_ns()}",
+        }
+        body = urlencode(form).encode()
+        return self.post_form(body), response_url
+
+    def click(
+        self,
+        action_id: str,
+        value: str | None,
+        *,
+        user: str,
+        channel: str = "C0GENERAL",
+        team_id: str | None = None,
+        message_ts: str = "1700000000.000200",
+    ) -> tuple[HttpResult, str, str]:
+        """A button in a message; returns the HTTP answer, the response_url and the trigger_id."""
+        response_url = self._new_response_url()
+        trigger_id = f"trigger-{time.monotonic_ns()}"
+        team = team_id or self.team_id
+        action = {
+            "action_id": action_id,
+            "block_id": "call_actions",
+            "text": {"type": "plain_text", "text": "Button", "emoji": True},
+            "type": "button",
+            "action_ts": "1700000001.000300",
+        }
+        if value is not None:
+            action["value"] = value
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
+            "api_app_id": "A123456",
+            "token": "verification-token-unused",
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel,
+                "is_ephemeral": False,
+            },
+            "trigger_id": trigger_id,
+            "team": {"id": team, "domain": "example"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": channel, "name": "general"},
+            "message": {"type": "message", "ts": message_ts, "text": "…", "blocks": []},
+            "state": {"values": {}},
+            "response_url": response_url,
+            "actions": [action],
+        }
+        return self.post_payload(payload), response_url, trigger_id
+
+    def submit_view(
+        self,
+        view: dict,
+        values: dict,
+        *,
+        user: str,
+        team_id: str | None = None,
+    ) -> HttpResult:
+        """A modal's submission, with the state Slack would send for `values`."""
+        team = team_id or self.team_id
+        payload = {
+            "type": "view_submission",
+            "team": {"id": team, "domain": "example"},
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
+            "api_app_id": "A123456",
+            "token": "verification-token-unused",
+            "trigger_id": f"trigger-{time.monotonic_ns()}",
+            "view": {
+                "id": "V0MODAL001",
+                "team_id": team,
+                "type": "modal",
+                "callback_id": view["callback_id"],
+                "private_metadata": view.get("private_metadata", ""),
+                "hash": "1700000000.abcdef",
+                "app_id": "A123456",
+                "bot_id": "B0BOT",
+                "blocks": view.get("blocks", []),
+                "state": {"values": values},
+            },
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        return self.post_payload(payload)
+
+    def event(
+        self, event: dict, *, team_id: str | None = None, headers: dict | None = None
+    ) -> HttpResult:
+        team = team_id or self.team_id
+        envelope = {
+            "token": "verification-token-unused",
+            "team_id": team,
+            "api_app_id": "A123456",
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{time.monotonic_ns()}",
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": team,
+                    "user_id": "U0BOT",
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+        return post(
+            self.events_url,
+            json.dumps(envelope).encode(),
+            content_type="application/json",
+            extra_headers=headers,
+        )
+
+    def post_form(self, body: bytes, **kwargs) -> HttpResult:
+        return post(
+            self.events_url, body, content_type="application/x-www-form-urlencoded", **kwargs
+        )
+
+    def post_payload(self, payload: dict) -> HttpResult:
+        return self.post_form(urlencode({"payload": json.dumps(payload)}).encode())
