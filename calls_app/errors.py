@@ -73,11 +73,12 @@ class SlackFailure(CallsError):
 
 
 class CannotPostInChannel(CallsError):
-    def __init__(self, error: str) -> None:
+    """The app isn't in the channel (or can't see it), so the call can't be shown there."""
+
+    ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+
+    def __init__(self) -> None:
         super().__init__(
             "I can't post in this channel, so I didn't start the call. "
             "Invite me first with `/invite @calls-app`, then try again."
-            if error in ("not_in_channel", "channel_not_found")
-            else "I couldn't post the call in this channel, so I didn't start it. Try again."
         )
-        self.error = error

@@ -151,7 +151,9 @@ class CallService:
             )
         except SlackFailure as failure:
             self._withdraw_unposted(call)
-            raise CannotPostInChannel(failure.error) from None
+            if failure.error in CannotPostInChannel.ERRORS:
+                raise CannotPostInChannel() from None
+            raise
         self._store.set_message(call.id, channel_id=channel, ts=ts)
         call.message_channel_id, call.message_ts = channel, ts
         invited, not_invited = self._invite(call, invitees)

@@ -65,6 +65,8 @@ def user_message_for(method: str, error: str) -> str:
         return "Slack is rate-limiting calls-app right now. Try again in a minute."
     if error == "not_authorized" and method == "calls.add":
         return "Slack doesn't allow calls to be started in this channel."
+    if error.startswith("http_5"):
+        return f"Slack is having trouble ({method} answered {error[5:]}). Try again in a moment."
     if error == "unreachable":
         return "calls-app couldn't reach Slack. Try again in a moment."
     return f"Slack refused the request ({method}: {error}). Try again in a moment."
@@ -141,7 +143,9 @@ class SlackGateway:
         try:
             return send(**kwargs).data  # type: ignore[no-any-return]
         except SlackApiError as e:
-            error = str(e.response.get("error") or f"http_{e.response.status_code}")
+            status = e.response.status_code
+            # A 5xx body is HTML, not Slack's JSON: name the status, not the parse failure.
+            error = f"http_{status}" if status >= 500 else str(e.response.get("error") or status)
             log.warning("Slack %s failed: %s", method, error)
             raise SlackFailure(method, error, user_message_for(method, error)) from None
         except (SlackClientError, OSError) as e:

@@ -1,0 +1,266 @@
+"""Fast checks that the fake Slack refuses what Slack refuses, through a real WebClient."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from tests.fake_slack import FakeSlack
+
+USER = "U0ALICE01"
+
+
+@pytest.fixture
+def fake():
+    fake = FakeSlack().start()
+    fake.add_user(USER, name="alice")
+    fake.add_channel("C0GENERAL", name="general")
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def client(fake: FakeSlack) -> WebClient:
+    # no retry handlers: every failure reaches the test as it came from the server
+    return WebClient(base_url=fake.base_url, token=fake.bot_token, retry_handlers=[])
+
+
+def _error_of(call) -> SlackApiError:
+    with pytest.raises(SlackApiError) as caught:
+        call()
+    return caught.value
+
+
+def _add_call(client: WebClient, **kwargs) -> str:
+    response = client.calls_add(
+        external_unique_id=kwargs.pop("external_unique_id", "meeting-1"),
+        join_url="https://meet.example/j/1",
+        created_by=USER,
+        **kwargs,
+    )
+    return response["call"]["id"]
+
+
+def test_call_lifecycle_refuses_what_slack_refuses(fake: FakeSlack, client: WebClient) -> None:
+    call_id = _add_call(client, title="Standup", users=[{"slack_id": USER}])
+    assert call_id.startswith("R") and len(call_id) == 11
+
+    guest = {"external_id": "g-1", "display_name": "Guest"}
+    client.calls_participants_add(id=call_id, users=[guest])
+    again = _error_of(lambda: client.calls_participants_add(id=call_id, users=[guest]))
+    assert again.response["error"] == "bad_users"
+
+    client.calls_end(id=call_id, duration=1800)
+    ended = _error_of(lambda: client.calls_end(id=call_id))
+    assert ended.response["error"] == "inactive_call"
+
+    call = fake.calls[call_id]
+    assert call.ended and call.duration == 1800
+    assert call.users == [{"slack_id": USER}, guest]
+    assert fake.calls_to("calls.add")[0]["users"] == [{"slack_id": USER}]  # decoded
+    assert [r.response.get("error") for r in fake.attempts_to("calls.end")] == [
+        None,
+        "inactive_call",
+    ]
+    info = client.calls_info(id=call_id)["call"]
+    assert info["duration"] == 1800 and info["title"] == "Standup"
+
+
+def test_calls_arguments_are_checked(fake: FakeSlack, client: WebClient) -> None:
+    no_creator = _error_of(
+        lambda: client.calls_add(external_unique_id="x", join_url="https://meet.example/j/1")
+    )
+    assert no_creator.response["error"] == "invalid_created_by"
+    bad_users = _error_of(lambda: _add_call(client, users=[{"display_name": "nobody"}]))
+    assert bad_users.response["error"] == "invalid_users"
+    stranger = _error_of(lambda: _add_call(client, users=[{"slack_id": "U0NOBODY"}]))
+    assert stranger.response["error"] == "user_not_found"
+    call_id = _add_call(client)
+    fractional = _error_of(lambda: client.calls_end(id=call_id, duration="12.5"))
+    assert fractional.response["error"] == "invalid_arguments"
+    assert _error_of(lambda: client.calls_end(id="R0NOTACALL")).response["error"] == (
+        "invalid_call_id"
+    )
+
+
+def test_tokens_are_checked_and_teams_kept_apart(fake: FakeSlack, client: WebClient) -> None:
+    anonymous = WebClient(base_url=fake.base_url, retry_handlers=[])
+    assert _error_of(anonymous.auth_test).response["error"] == "not_authed"
+    wrong = WebClient(base_url=fake.base_url, token="xoxb-wrong", retry_handlers=[])
+    assert _error_of(wrong.auth_test).response["error"] == "invalid_auth"
+
+    fake.add_team("T0002", bot_token="xoxb-other")
+    other = WebClient(base_url=fake.base_url, token="xoxb-other", retry_handlers=[])
+    assert other.auth_test()["team_id"] == "T0002"
+    call_id = _add_call(client)
+    assert _error_of(lambda: other.calls_info(id=call_id)).response["error"] == "invalid_call_id"
+
+
+def test_call_block_must_name_a_known_call(fake: FakeSlack, client: WebClient) -> None:
+    unknown = [{"type": "call", "call_id": "R0UNKNOWN1"}]
+    refused = _error_of(
+        lambda: client.chat_postMessage(channel="C0GENERAL", text="call", blocks=unknown)
+    )
+    assert refused.response["error"] == "invalid_blocks"
+    assert "R0UNKNOWN1" in refused.response["errors"][0]
+
+    call_id = _add_call(client)
+    posted = client.chat_postMessage(
+        channel="C0GENERAL", text="call", blocks=[{"type": "call", "call_id": call_id}]
+    )
+    assert fake.messages[0].ts == posted["ts"]
+    assert fake.messages[0].blocks == [{"type": "call", "call_id": call_id}]
+
+
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")
+def test_block_kit_limits(client: WebClient) -> None:
+    header = [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}]
+    refused = _error_of(lambda: client.chat_postMessage(channel="C0GENERAL", blocks=header))
+    assert refused.response["error"] == "invalid_blocks"
+    assert "/blocks/0/text/text" in refused.response["errors"][0]
+
+    mrkdwn_button = [
+        {
+            "type": "actions",
+            "elements": [{"type": "button", "text": {"type": "mrkdwn", "text": "Join"}}],
+        }
+    ]
+    refused = _error_of(
+        lambda: client.chat_postMessage(channel="C0GENERAL", text="t", blocks=mrkdwn_button)
+    )
+    assert "plain_text" in refused.response["errors"][0]
+
+
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")
+def test_channels_and_messages(fake: FakeSlack, client: WebClient) -> None:
+    fake.add_channel("C0OUTSIDE", bot_is_member=False)
+    fake.add_channel("G0SECRET", is_private=True, bot_is_member=False)
+    post = client.chat_postMessage
+    assert _error_of(lambda: post(channel="C0OUTSIDE", text="x")).response["error"] == (
+        "not_in_channel"
+    )
+    assert _error_of(lambda: post(channel="G0SECRET", text="x")).response["error"] == (
+        "channel_not_found"
+    )
+    assert _error_of(lambda: post(channel="C0GENERAL")).response["error"] == "no_text"
+
+    dm = post(channel=USER, text="hello")
+    assert dm["channel"] == "D" + USER
+    first = post(channel="C0GENERAL", text="one")
+    client.chat_update(channel="C0GENERAL", ts=first["ts"], text="two")
+    assert float(dm["ts"]) < float(first["ts"])
+    assert fake.messages_in("C0GENERAL")[0].text == "two"
+    assert fake.messages_in("C0GENERAL")[0].updates == 1
+    missing = _error_of(lambda: client.chat_update(channel="C0GENERAL", ts="1.000001", text="x"))
+    assert missing.response["error"] == "message_not_found"
+
+
+def test_rate_limit_is_a_429_with_retry_after(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail_next("chat.postMessage", status=429, retry_after=1)
+    limited = _error_of(lambda: client.chat_postMessage(channel="C0GENERAL", text="hi"))
+    assert limited.response.status_code == 429
+    assert limited.response.headers["Retry-After"] == "1"
+    assert limited.response["error"] == "ratelimited"
+    client.chat_postMessage(channel="C0GENERAL", text="hi")  # only the next one failed
+    assert [r.status for r in fake.attempts_to("chat.postMessage")] == [429, 200]
+
+
+def test_server_errors_drops_and_hangs(fake: FakeSlack, client: WebClient) -> None:
+    fake.fail_next("auth.test", status=503)
+    assert _error_of(client.auth_test).response.status_code == 503
+
+    fake.fail_next("auth.test", drop_connection=True)
+    with pytest.raises(Exception) as dropped:  # noqa: B017 (urllib's exact type varies)
+        client.auth_test()
+    assert not isinstance(dropped.value, SlackApiError)
+
+    release = threading.Event()
+    fake.fail_next("auth.test", hang=release)
+    answers: list[str] = []
+    worker = threading.Thread(target=lambda: answers.append(client.auth_test()["user_id"]))
+    worker.start()
+    worker.join(0.1)
+    assert worker.is_alive() and not answers
+    release.set()
+    worker.join(2)
+    assert answers == ["U0BOT"]
+
+
+def test_views_and_triggers(fake: FakeSlack, client: WebClient) -> None:
+    modal = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Start a call"},
+        "submit": {"type": "plain_text", "text": "Start"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "title",
+                "label": {"type": "plain_text", "text": "Title"},
+                "element": {"type": "plain_text_input", "action_id": "title"},
+            }
+        ],
+    }
+    trigger = fake.new_trigger_id()
+    opened = client.views_open(trigger_id=trigger, view=modal)
+    assert opened["view"]["id"].startswith("V")
+    reused = _error_of(lambda: client.views_open(trigger_id=trigger, view=modal))
+    assert reused.response["error"] == "exchanged_trigger_id"
+
+    long_title = {**modal, "title": {"type": "plain_text", "text": "x" * 25}}
+    trigger = fake.new_trigger_id()
+    refused = _error_of(lambda: client.views_open(trigger_id=trigger, view=long_title))
+    assert refused.response["error"] == "invalid_arguments"
+    assert "/view/title/text" in refused.response["errors"][0]
+
+    client.views_publish(user_id=USER, view={"type": "home", "blocks": []})
+    assert fake.home_views[USER] == {"type": "home", "blocks": []}
+
+
+def test_oauth_code_exchange(fake: FakeSlack) -> None:
+    fake.set_oauth_code("code-1", team_id="T0NEW", bot_token="xoxb-new", bot_user_id="U0NEWBOT")
+    anonymous = WebClient(base_url=fake.base_url, retry_handlers=[])
+    granted = anonymous.oauth_v2_access(client_id="111.222", client_secret="s3cret", code="code-1")
+    assert granted["access_token"] == "xoxb-new" and granted["team"]["id"] == "T0NEW"
+    reused = _error_of(
+        lambda: anonymous.oauth_v2_access(client_id="111.222", client_secret="s", code="code-1")
+    )
+    assert reused.response["error"] == "invalid_code"
+    installed = WebClient(base_url=fake.base_url, token="xoxb-new", retry_handlers=[])
+    assert installed.auth_test()["user_id"] == "U0NEWBOT"
+    # the default OAuth scopes do not include team:read
+    assert _error_of(installed.team_info).response["error"] == "missing_scope"
+
+
+def _post(url: str, body: dict) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_response_url_works_five_times(fake: FakeSlack) -> None:
+    url = fake.new_response_url()
+    for n in range(5):
+        assert _post(url, {"text": f"update {n}"}) == (200, b"ok")
+    status, body = _post(url, {"text": "one too many"})
+    assert status == 404 and json.loads(body)["error"] == "used_url"
+    assert [r["text"] for r in fake.responses_to(url)] == [f"update {n}" for n in range(5)]
+    assert fake.rejected_responses[-1]["error"] == "used_url"
+    assert fake.wait_for_response(url, count=5)["text"] == "update 4"
+    assert _post(fake.root_url + "/response/unknown", {"text": "x"})[0] == 404
+
+
+def test_wait_for_explains_a_timeout(fake: FakeSlack, client: WebClient) -> None:
+    client.auth_test()
+    with pytest.raises(AssertionError, match="auth.test -> ok"):
+        fake.wait_for(lambda: fake.calls_to("calls.add"), timeout=0.05)

@@ -1,0 +1,124 @@
+"""Slack's faults: rate limits, 5xx, dropped connections, refused tokens — nothing is lost."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from calls_app.models import CallState
+from tests.conftest import ALICE, BOB, reply_text
+
+
+def test_a_429_is_retried_after_retry_after(running_app):
+    app = running_app
+    app.fake.fail_next("calls.add", status=429, retry_after=1)
+    call = app.start_call("start Standup")
+    attempts = app.fake.attempts_to("calls.add")
+    assert [a.status for a in attempts] == [429, 200]
+    assert call.state == CallState.ACTIVE
+    assert len(app.fake.calls) == 1
+
+
+def test_a_5xx_on_calls_end_is_retried(running_app):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.fake.fail_next("calls.end", status=503, times=2)
+    app.command("end", user=ALICE)
+    assert [a.status for a in app.fake.attempts_to("calls.end")] == [503, 503, 200]
+    assert app.db.call(call.id).state == CallState.ENDED
+
+
+def test_a_dropped_connection_on_participants_add_is_retried(running_app):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.fake.fail_next("calls.participants.add", drop_connection=True)
+    app.command("join", user=BOB)
+    assert len(app.fake.attempts_to("calls.participants.add")) == 2
+    assert app.db.present(call.id) == [ALICE, BOB]
+    assert app.fake.calls[call.slack_call_id].users == [{"slack_id": ALICE}, {"slack_id": BOB}]
+
+
+def test_a_5xx_on_calls_add_is_not_retried_so_no_call_is_registered_twice(running_app):
+    app = running_app
+    app.fake.fail_next("calls.add", status=500)
+    reply = app.command("start Standup", user=ALICE)
+    assert "Slack is having trouble (calls.add answered 500)" in reply_text(reply)
+    assert len(app.fake.attempts_to("calls.add")) == 1
+    assert app.fake.calls == {}
+    assert [c.state for c in app.db.calls()] == [CallState.FAILED]
+    assert app.sent("chat.postMessage") == []
+
+
+def test_a_dropped_connection_on_post_message_is_not_retried(running_app):
+    app = running_app
+    app.fake.fail_next("chat.postMessage", drop_connection=True)
+    reply = app.command("start Standup", user=ALICE)
+    assert "couldn't reach Slack" in reply_text(reply)
+    assert len(app.fake.attempts_to("chat.postMessage")) == 1
+    (ended,) = app.sent("calls.end")  # the unseen call is withdrawn
+    assert app.fake.calls[ended["id"]].ended
+    assert app.db.only_call().state == CallState.FAILED
+
+
+def test_calls_end_down_after_every_retry_leaves_the_call_live(running_app):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.fake.fail_next("calls.end", status=503, times=10)
+    reply = app.command("end", user=ALICE)
+    assert "calls.end answered 503" in reply_text(reply)
+    assert len(app.fake.attempts_to("calls.end")) == 4  # the first try and 3 retries
+    assert app.db.call(call.id).state == CallState.ACTIVE
+    assert not app.fake.calls[call.slack_call_id].ended
+
+
+def test_token_errors_reach_the_user_as_one_sentence_and_the_log_names_method_and_error(
+    running_app, caplog
+):
+    app = running_app
+    app.fake.fail_next("calls.add", error="invalid_auth")
+    with caplog.at_level(logging.WARNING):
+        reply = app.command("start Standup", user=ALICE)
+    assert reply_text(reply) == (
+        "Slack didn't accept calls-app's token. Ask a workspace admin to reinstall the app."
+    )
+    assert "Slack calls.add failed: invalid_auth" in caplog.text
+    assert app.fake.bot_token not in caplog.text
+
+
+def test_missing_scope_while_posting_ends_the_call_and_says_so(running_app):
+    app = running_app
+    app.fake.fail_next("chat.postMessage", error="missing_scope")
+    reply = app.command("start Standup", user=ALICE)
+    assert "missing a Slack permission" in reply_text(reply)
+    assert len(app.sent("calls.end")) == 1
+    assert app.db.only_call().state == CallState.FAILED
+
+
+def test_calls_add_not_authorized_in_this_channel(running_app):
+    app = running_app
+    app.fake.fail_next("calls.add", error="not_authorized")
+    reply = app.command("start Standup", user=ALICE)
+    assert "doesn't allow calls to be started in this channel" in reply_text(reply)
+    assert app.sent("chat.postMessage") == []
+
+
+def test_the_ack_does_not_wait_for_the_web_api(running_app):
+    """Slack's 3 seconds hold however slow Slack itself is: the ack comes before calls.add."""
+    app = running_app
+    release = threading.Event()
+    app.fake.fail_next("calls.add", hang=release)
+    result, response_url = app.slack.command("start Standup", user=ALICE)
+    assert (result.status, result.body) == (200, "")
+    assert app.fake.responses_to(response_url) == []  # the work is still waiting on Slack
+    release.set()
+    reply = app.fake.wait_for_response(response_url)
+    assert "Started *Standup*" in reply_text(reply)
+
+
+def test_a_failed_message_update_after_end_does_not_undo_the_end(running_app):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.fake.fail_next("chat.update", error="message_not_found", times=5)
+    reply = app.command("end", user=ALICE)
+    assert "You ended *Standup*" in reply_text(reply)
+    assert app.db.call(call.id).state == CallState.ENDED
