@@ -232,8 +232,8 @@ class CallStore:
                 delete(Participant).where(
                     Participant.call_id == call_id,
                     Participant.slack_user_id == user_id,
+                    # This join only: the call may have ended (and closed the row) meanwhile.
                     Participant.joined_at == joined_at,
-                    Participant.left_at.is_(None),
                 )
             )
 

@@ -1,0 +1,97 @@
+"""Races with real threads: clicks landing at the same moment change state once."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from calls_app.models import CallState
+from tests.conftest import ALICE, BOB, reply_text
+
+CLICKS = 8
+
+
+def click_at_once(app, action_id: str, value: str, users: list[str]) -> list[dict]:
+    with ThreadPoolExecutor(max_workers=len(users)) as pool:
+        futures = [pool.submit(app.click, action_id, value, user=user) for user in users]
+        return [f.result() for f in futures]
+
+
+def test_end_clicked_many_times_at_once_ends_the_call_once(running_app):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.fake.fail_next("calls.end", delay=0.3)  # keep the winner busy while the others arrive
+    replies = [
+        reply_text(r) for r in click_at_once(app, "call_end", str(call.id), [ALICE] * CLICKS)
+    ]
+
+    assert len(app.fake.attempts_to("calls.end")) == 1
+    assert sum("You ended *Standup*" in r for r in replies) == 1
+    losers = [r for r in replies if "You ended" not in r]
+    assert all("already ended" in r or "being ended right now" in r for r in losers), losers
+    assert len(app.sent("chat.update")) == 1
+    stored = app.db.call(call.id)
+    assert stored.state == CallState.ENDED
+    assert stored.ended_by == ALICE
+
+
+def test_join_clicked_many_times_at_once_registers_once(running_app):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.fake.fail_next("calls.participants.add", delay=0.2)
+    replies = [reply_text(r) for r in click_at_once(app, "call_join", str(call.id), [BOB] * CLICKS)]
+
+    assert app.sent("calls.participants.add") == [
+        {"id": call.slack_call_id, "users": [{"slack_id": BOB}]}
+    ]
+    assert sum("You joined" in r for r in replies) == 1
+    assert sum("already in" in r for r in replies) == CLICKS - 1
+    assert [p.slack_user_id for p in app.db.participants(call.id)] == [ALICE, BOB]
+
+
+def test_many_people_joining_at_once_are_all_registered(running_app):
+    app = running_app
+    people = [f"U0PERSON{i:02d}" for i in range(CLICKS)]
+    for person in people:
+        app.fake.add_user(person)
+    call = app.start_call("start All hands")
+    click_at_once(app, "call_join", str(call.id), people)
+
+    assert sorted(a["users"][0]["slack_id"] for a in app.sent("calls.participants.add")) == people
+    assert sorted(app.db.present(call.id)) == sorted([ALICE, *people])
+    assert len(app.fake.calls[call.slack_call_id].users) == CLICKS + 1
+
+
+def test_join_and_end_racing_leave_slack_and_the_database_agreeing(running_app):
+    app = running_app
+    people = [f"U0RACER{i:02d}" for i in range(CLICKS)]
+    for person in people:
+        app.fake.add_user(person)
+    call = app.start_call("start Standup")
+    with ThreadPoolExecutor(max_workers=CLICKS + 1) as pool:
+        joins = [pool.submit(app.click, "call_join", str(call.id), user=p) for p in people]
+        end = pool.submit(app.click, "call_end", str(call.id), user=ALICE)
+        [f.result() for f in [*joins, end]]
+
+    assert len(app.sent("calls.end")) == 1
+    stored = app.db.call(call.id)
+    assert stored.state == CallState.ENDED
+    assert app.db.present(call.id) == []  # nobody is left "in" an ended call
+    # Everyone the database says took part, Slack accepted (and nobody else).
+    took_part = {p.slack_user_id for p in app.db.participants(call.id)} - {ALICE}
+    accepted = {a["users"][0]["slack_id"] for a in app.sent("calls.participants.add")}
+    assert took_part == accepted
+
+
+def test_starts_at_once_make_distinct_calls(running_app):
+    app = running_app
+    with ThreadPoolExecutor(max_workers=CLICKS) as pool:
+        results = list(
+            pool.map(lambda i: app.slack.command(f"start Call {i}", user=ALICE), range(CLICKS))
+        )
+    for _, response_url in results:
+        app.fake.wait_for_response(response_url)
+    calls = app.db.calls()
+    assert len(calls) == CLICKS
+    assert all(c.state == CallState.ACTIVE for c in calls)
+    assert len({c.slack_call_id for c in calls}) == CLICKS
+    assert len(app.sent("calls.add")) == CLICKS
