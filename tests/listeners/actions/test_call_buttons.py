@@ -86,7 +86,9 @@ def test_an_empty_title_in_the_modal_is_a_field_error(running_app):
     app.fake.wait_for(lambda: app.fake.views)
     view = app.fake.views[0]["view"]
     submitted = app.slack.submit_view(
-        view, {"title_block": {"title_input": {"type": "plain_text_input", "value": "  "}}}, user=ALICE
+        view,
+        {"title_block": {"title_input": {"type": "plain_text_input", "value": "  "}}},
+        user=ALICE,
     )
     assert submitted.json() == {
         "response_action": "errors",

@@ -12,9 +12,7 @@ def test_rename_updates_slack_the_database_and_the_message(running_app):
     app = running_app
     call = app.start_call("start Standup")
     reply = app.command("rename Retro & <!here>", user=ALICE)
-    assert app.sent("calls.update") == [
-        {"id": call.slack_call_id, "title": "Retro & @here"}
-    ]
+    assert app.sent("calls.update") == [{"id": call.slack_call_id, "title": "Retro & @here"}]
     assert app.fake.calls[call.slack_call_id].title == "Retro & @here"
     assert app.db.call(call.id).title == "Retro & @here"
     (update,) = app.sent("chat.update")

@@ -111,7 +111,9 @@ def test_an_overlong_title_is_cut_with_an_ellipsis(running_app):
 
 def test_an_http_link_is_refused_and_nothing_is_registered(running_app):
     app = running_app
-    result, response_url = app.slack.command("start Standup <http://insecure.example/j/1>", user=ALICE)
+    result, response_url = app.slack.command(
+        "start Standup <http://insecure.example/j/1>", user=ALICE
+    )
     assert result.status == 200
     assert "Only https:// links" in result.json()["text"]
     assert result.json()["response_type"] == "ephemeral"
