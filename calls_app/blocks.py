@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from calls_app.models import Call
+from calls_app.store import HomeCalls
 from calls_app.text import escape_mrkdwn, format_duration, truncate
 
 BUTTON_TEXT_LIMIT = 75
@@ -28,15 +30,22 @@ class ActionId(StrEnum):
 
 class CallbackId(StrEnum):
     RENAME_MODAL = "call_rename_modal"
+    START_MODAL = "home_start_modal"
 
 
 class BlockId(StrEnum):
     CALL_ACTIONS = "call_actions"
     PICKER = "call_picker"
     TITLE = "title_block"
+    CHANNEL = "channel_block"
+    PEOPLE = "people_block"
 
 
 TITLE_INPUT = "title_input"
+CHANNEL_INPUT = "channel_input"
+PEOPLE_INPUT = "people_input"
+HOME_START_CALL = "home_start_call"
+VIEW_BLOCK_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -46,11 +55,19 @@ class Message:
 
 
 @dataclass(frozen=True)
+class Person:
+    """Someone in a call: a Slack user, or an external participant known only by name."""
+
+    slack_id: str | None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class CallStatus:
     title: str
     created_by: str | None
     running_seconds: int | None
-    people: Sequence[str]  # Slack user ids, or external participants' names
+    people: Sequence[Person]
 
 
 def plain(text: str, limit: int) -> dict:
@@ -184,7 +201,8 @@ def call_picker(*, question: str, verb: str, calls: Sequence[Call], title: str |
         value = {"verb": verb, "call_id": call.id}
         if title is not None:
             value["title"] = title
-        label = f"{call.title} ({call.started_at:%H:%M} UTC)"
+        started = f" ({call.started_at:%H:%M} UTC)"  # tells apart calls with the same title
+        label = truncate(call.title, BUTTON_TEXT_LIMIT - len(started)) + started
         url = call.join_url if verb == "join" else None  # a join pick opens the call too
         buttons.append(button(label, f"{ActionId.PICK}_{index}", json.dumps(value), url=url))
     return Message(
@@ -215,11 +233,9 @@ def status_message(statuses: Sequence[CallStatus]) -> Message:
     return Message(text=f"{len(statuses)} call(s) running in this channel.", blocks=sections[:50])
 
 
-def _person(who: str) -> str:
-    # Slack ids render as mentions (no notification in an ephemeral); external names as text.
-    if who[:1] in ("U", "W") and who.isalnum() and who.isupper():
-        return mention(who)
-    return escape_mrkdwn(who)
+def _person(who: Person) -> str:
+    # Slack users render as mentions (no notification in an ephemeral); external names as text.
+    return mention(who.slack_id) if who.slack_id else escape_mrkdwn(who.name or "someone")
 
 
 @dataclass(frozen=True)
@@ -236,9 +252,14 @@ class RenameModalMetadata:
     def loads(cls, raw: str) -> RenameModalMetadata | None:
         try:
             data = json.loads(raw)
-            return cls(call_id=int(data["call_id"]), response_url=data.get("response_url"))
-        except (ValueError, KeyError, TypeError):
+        except ValueError:
             return None
+        if not isinstance(data, dict):
+            return None
+        call_id, response_url = data.get("call_id"), data.get("response_url")
+        if type(call_id) is not int or not isinstance(response_url, str | None):
+            return None
+        return cls(call_id=call_id, response_url=response_url)
 
 
 def rename_modal(call: Call, *, response_url: str | None) -> dict:
@@ -276,3 +297,140 @@ def usage_text(problem: str | None = None) -> str:
         "• `help` — this message",
     ]
     return "\n".join([problem, *lines] if problem else lines)
+
+
+# -- App Home ------------------------------------------------------------------------------
+
+
+def home_view(
+    calls: HomeCalls, *, may_end: set[int], now: datetime, notice: str | None = None
+) -> dict:
+    """A person's Home: start a call, their active calls, their recent calls."""
+    view_blocks: list[dict] = []
+    if notice:
+        view_blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(notice, 2000)}]}
+        )
+    view_blocks.append(
+        {
+            "type": "actions",
+            "block_id": "home_actions",
+            "elements": [button("Start a call", HOME_START_CALL, "start", style="primary")],
+        }
+    )
+    if not calls.active and not calls.recent:
+        view_blocks.append(
+            mrkdwn_section(
+                "*No calls yet.* Type `/call start Standup` in any channel the app is in, "
+                "or press *Start a call*."
+            )
+        )
+        return {"type": "home", "blocks": view_blocks}
+    view_blocks.append({"type": "header", "text": plain("Your active calls", 150)})
+    if not calls.active:
+        view_blocks.append(mrkdwn_section("None right now."))
+    for call in calls.active:
+        started = format_duration(max(0, int((now - call.started_at).total_seconds())))
+        people = calls.present.get(call.id, 0)
+        view_blocks.append(
+            mrkdwn_section(
+                f"*{escape_mrkdwn(call.title)}* in <#{call.channel_id}>\n"
+                f"Started {started} ago · {people} in the call"
+            )
+        )
+        elements = [button("Join", ActionId.JOIN, str(call.id), style="primary", url=call.join_url)]
+        if call.id in may_end:
+            elements.append(button("End call", ActionId.END, str(call.id), style="danger"))
+        view_blocks.append(
+            {"type": "actions", "block_id": f"home_call_{call.id}", "elements": elements}
+        )
+    if calls.more_active:
+        view_blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": "More calls are running: `/call status` in a channel lists them.",
+                    }
+                ],
+            }
+        )
+    view_blocks.append({"type": "divider"})
+    view_blocks.append({"type": "header", "text": plain("Recent calls", 150)})
+    if not calls.recent:
+        view_blocks.append(mrkdwn_section("None yet."))
+    for call in calls.recent:
+        view_blocks.append(mrkdwn_section(recent_call_line(call, calls.took_part.get(call.id, 0))))
+    return {"type": "home", "blocks": view_blocks[:VIEW_BLOCK_LIMIT]}
+
+
+def recent_call_line(call: Call, took_part: int) -> str:
+    ended = call.ended_at or call.started_at
+    fallback = f"{ended:%Y-%m-%d %H:%M} UTC"
+    when = f"<!date^{int(ended.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+    lasted = format_duration(call.duration_seconds or 0)
+    people = "1 person" if took_part == 1 else f"{took_part} people"
+    return (
+        f"*{escape_mrkdwn(call.title)}* in <#{call.channel_id}>\n"
+        f"{when} · lasted {lasted} · {people} took part"
+    )
+
+
+def start_call_modal(default_channel: str | None) -> dict:
+    channel_select: dict = {
+        "type": "conversations_select",
+        "action_id": CHANNEL_INPUT,
+        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+        "placeholder": plain("Pick a channel", 150),
+    }
+    if default_channel:
+        channel_select["initial_conversation"] = default_channel
+    return {
+        "type": "modal",
+        "callback_id": CallbackId.START_MODAL,
+        "title": plain("Start a call", 24),
+        "submit": plain("Start", 24),
+        "close": plain("Cancel", 24),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": BlockId.CHANNEL,
+                "label": plain("Channel", 2000),
+                "element": channel_select,
+            },
+            {
+                "type": "input",
+                "block_id": BlockId.TITLE,
+                "optional": True,
+                "label": plain("Title", 2000),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": TITLE_INPUT,
+                    "max_length": 150,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": BlockId.PEOPLE,
+                "optional": True,
+                "label": plain("Invite", 2000),
+                "element": {
+                    "type": "multi_users_select",
+                    "action_id": PEOPLE_INPUT,
+                    "max_selected_items": 20,
+                    "placeholder": plain("People to invite", 150),
+                },
+            },
+        ],
+    }
+
+
+def modal_message(title: str, text: str) -> dict:
+    """A modal that only says something: a call starting, started, or failed to start."""
+    return {
+        "type": "modal",
+        "title": plain(title, 24),
+        "close": plain("Close", 24),
+        "blocks": [mrkdwn_section(text)],
+    }

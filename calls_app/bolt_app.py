@@ -8,43 +8,56 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from slack_bolt import App, BoltContext
-from slack_sdk import WebClient
+from sqlalchemy.orm import Session, sessionmaker
 
 from calls_app.clock import Clock, utc_now
 from calls_app.config import Settings
+from calls_app.home import HomeService
 from calls_app.listeners import register_listeners
+from calls_app.permissions import AdminCache
 from calls_app.providers import JoinUrlProvider, provider_from_settings
-from calls_app.service import AdminCache, CallService
+from calls_app.service import CallService
 from calls_app.slack_gateway import SlackGateway, make_web_client
-from calls_app.store import CallStore
+from calls_app.store import CallStore, HomeStore
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class CallServiceFactory:
-    """Builds the call service around whichever client Bolt authorised for the request."""
+class ServiceFactory:
+    """Builds the services around whichever client Bolt authorised for the request, so a
+    per-workspace token reaches Slack without the services knowing about tokens."""
 
     store: CallStore
+    home_store: HomeStore
     clock: Clock
     join_urls: JoinUrlProvider
     admins: AdminCache
     lease: timedelta
 
-    def for_client(self, client: WebClient) -> CallService:
-        return CallService(
+    def attach(self, context: BoltContext) -> None:
+        slack = SlackGateway(context.client)
+        homes = HomeService(
+            store=self.home_store, slack=slack, clock=self.clock, admins=self.admins
+        )
+        context["home"] = homes
+        context["calls"] = CallService(
             store=self.store,
-            slack=SlackGateway(client),
+            slack=slack,
             clock=self.clock,
             join_urls=self.join_urls,
             admins=self.admins,
             lease=self.lease,
+            homes=homes,
         )
 
 
-def build_bolt_app(settings: Settings, store: CallStore, *, clock: Clock = utc_now) -> App:
-    services = CallServiceFactory(
-        store=store,
+def build_bolt_app(
+    settings: Settings, session_factory: sessionmaker[Session], *, clock: Clock = utc_now
+) -> App:
+    services = ServiceFactory(
+        store=CallStore(session_factory),
+        home_store=HomeStore(session_factory),
         clock=clock,
         join_urls=provider_from_settings(settings),
         admins=AdminCache(),
@@ -61,8 +74,8 @@ def build_bolt_app(settings: Settings, store: CallStore, *, clock: Clock = utc_n
     )
 
     @app.middleware
-    def attach_call_service(context: BoltContext, next) -> None:  # noqa: A002 (Bolt's name)
-        context["calls"] = services.for_client(context.client)
+    def attach_services(context: BoltContext, next) -> None:  # noqa: A002 (Bolt's name)
+        services.attach(context)
         next()
 
     register_listeners(app)

@@ -38,11 +38,11 @@ def parse(text: str) -> CallCommand:
     text = text.strip()
     if not text:
         return CallCommand("help")
-    verb, _, rest = text.partition(" ")
+    verb, rest = (text.split(None, 1) + [""])[:2]  # any whitespace: shift-enter gives a newline
     verb = verb.lower()
     rest = rest.strip()
     if verb not in VERBS:
-        raise UsageError(f"I don't know `{html.unescape(verb)[:40]}`.")
+        raise UsageError(f"I don't know `{verb[:40]}`.")  # still escaped as Slack sent it
     if verb == "start":
         return _parse_start(rest)
     if verb == "rename":

@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError
 DEFAULT_DATABASE_URL = "sqlite:///calls.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_JITSI_BASE_URL = "https://meet.jit.si/"
+SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 
 
 class ConfigError(Exception):
@@ -56,15 +57,15 @@ def database_url(env: Mapping[str, str] | None = None) -> URL:
     raw = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
     try:
         url = make_url(raw)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: e.g. a port that isn't a number
         raise ConfigError(
             "DATABASE_URL", "is not a database URL (e.g. sqlite:///calls.db)"
         ) from None
     if url.drivername in ("postgres", "postgresql"):
         url = url.set(drivername="postgresql+psycopg")
-    if url.get_backend_name() not in ("sqlite", "postgresql"):
+    if url.drivername not in SUPPORTED_DRIVERS:
         raise ConfigError(
-            "DATABASE_URL", "only sqlite:// and postgresql:// databases are supported"
+            "DATABASE_URL", "only sqlite:// and postgresql:// (psycopg 3) databases are supported"
         )
     return url
 

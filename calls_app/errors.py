@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from calls_app.text import escape_mrkdwn
+
 if TYPE_CHECKING:
     from calls_app.models import Call
 
@@ -33,12 +35,12 @@ class CallNotFound(CallsError):
 
 class CallAlreadyEnded(CallsError):
     def __init__(self, title: str) -> None:
-        super().__init__(f"The call “{title}” has already ended.")
+        super().__init__(f"The call “{escape_mrkdwn(title)}” has already ended.")
 
 
 class CallBeingEnded(CallsError):
     def __init__(self, title: str) -> None:
-        super().__init__(f"The call “{title}” is being ended right now.")
+        super().__init__(f"The call “{escape_mrkdwn(title)}” is being ended right now.")
 
 
 class NotAllowed(CallsError):
@@ -50,7 +52,7 @@ class NotAllowed(CallsError):
 
 class NotInCall(CallsError):
     def __init__(self, title: str) -> None:
-        super().__init__(f"You're not in the call “{title}”.")
+        super().__init__(f"You're not in the call “{escape_mrkdwn(title)}”.")
 
 
 class ChooseCall(CallsError):

@@ -68,6 +68,9 @@ class Participant(Base):
         UniqueConstraint("call_id", "external_id"),
         CheckConstraint("(slack_user_id IS NULL) <> (external_id IS NULL)", name="one_identity"),
         Index("ix_participants_slack_user_id_call_id", "slack_user_id", "call_id"),
+        # Home's "recent calls": a person's newest ended calls straight off an index.
+        Index("ix_participants_slack_user_id_call_ended_at", "slack_user_id", "call_ended_at"),
+        Index("ix_participants_slack_user_id_joined_at", "slack_user_id", "joined_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,5 +80,17 @@ class Participant(Base):
     display_name: Mapped[str | None] = mapped_column(String(255))
     joined_at: Mapped[datetime] = mapped_column(UtcDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The call's end, copied here when it ends, so Home can list recent calls by index alone.
+    call_ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     call: Mapped[Call] = relationship(back_populates="participants")
+
+
+class HomeTab(Base):
+    """Who has opened the app's Home tab: only their views go stale when a call changes."""
+
+    __tablename__ = "home_tabs"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)

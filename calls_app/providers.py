@@ -16,7 +16,7 @@ class JoinUrlProvider(Protocol):
 
 def _room_name() -> str:
     # 128 random bits: an open Jitsi room is only as private as its name is unguessable.
-    return "calls-" + secrets.token_urlsafe(16).replace("_", "").replace("-", "")
+    return "calls-" + secrets.token_hex(16)
 
 
 class JitsiMeetProvider:

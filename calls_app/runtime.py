@@ -20,7 +20,6 @@ from calls_app.config import Settings, load_settings
 from calls_app.db import make_engine, make_session_factory
 from calls_app.logging_setup import configure_logging
 from calls_app.slack_gateway import make_web_client
-from calls_app.store import CallStore
 from calls_app.web import SlackWsgiApp
 
 log = logging.getLogger(__name__)
@@ -87,8 +86,7 @@ def build_wsgi_app(
     settings: Settings, engine: Engine | None = None, *, clock: Clock = utc_now
 ) -> SlackWsgiApp:
     engine = engine or make_engine(settings.database_url)
-    store = CallStore(make_session_factory(engine))
-    bolt_app = build_bolt_app(settings, store, clock=clock)
+    bolt_app = build_bolt_app(settings, make_session_factory(engine), clock=clock)
     return SlackWsgiApp(
         bolt_app, signing_secret=settings.signing_secret, database_ok=lambda: database_ok(engine)
     )
@@ -134,7 +132,7 @@ def serve(settings: Settings) -> None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         engine = make_engine(settings.database_url)
-        app = build_bolt_app(settings, CallStore(make_session_factory(engine)))
+        app = build_bolt_app(settings, make_session_factory(engine))
         log.info("connecting to Slack in Socket Mode")
         SocketModeHandler(app, settings.app_token).start()
         return

@@ -7,8 +7,6 @@ takes the acting person and either a channel (commands) or a call id (buttons, m
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,7 +27,9 @@ from calls_app.errors import (
     SlackFailure,
     UsageError,
 )
+from calls_app.home import HomeService
 from calls_app.models import Call, CallState
+from calls_app.permissions import AdminCache, may_host
 from calls_app.providers import JoinUrlProvider
 from calls_app.slack_gateway import SlackGateway
 from calls_app.store import CallStore, NewCall, whole_seconds
@@ -62,26 +62,6 @@ class JoinedCall:
     already_in: bool
 
 
-class AdminCache:
-    """Who is a workspace admin, remembered for a while: users.info only when a non-creator acts."""
-
-    def __init__(self, ttl_seconds: float = 300.0) -> None:
-        self._ttl = ttl_seconds
-        self._known: dict[tuple[str, str], tuple[bool, float]] = {}
-        self._lock = threading.Lock()
-
-    def is_admin(self, team_id: str, user_id: str, lookup: SlackGateway) -> bool:
-        key = (team_id, user_id)
-        with self._lock:
-            known = self._known.get(key)
-        if known and known[1] > time.monotonic():
-            return known[0]
-        admin = lookup.user_is_admin(user_id)
-        with self._lock:
-            self._known[key] = (admin, time.monotonic() + self._ttl)
-        return admin
-
-
 class CallService:
     def __init__(
         self,
@@ -92,7 +72,9 @@ class CallService:
         join_urls: JoinUrlProvider,
         admins: AdminCache,
         lease: timedelta,
+        homes: HomeService,
     ) -> None:
+        self._homes = homes
         self._store = store
         self._slack = slack
         self._clock = clock
@@ -101,6 +83,15 @@ class CallService:
         self._lease = lease
 
     # -- start ---------------------------------------------------------------------------------
+
+    def check_can_start(self, *, channel_id: str, invitees: Sequence[str]) -> str:
+        """Before a modal closes: can the call be shown in that channel? Returns its name."""
+        if len(invitees) > MAX_INVITEES:
+            raise UsageError(f"Invite at most {MAX_INVITEES} people at once.")
+        name, is_member = self._slack.channel_membership(channel_id)
+        if not is_member:
+            raise CannotPostInChannel()
+        return name
 
     def start(
         self,
@@ -157,6 +148,7 @@ class CallService:
         self._store.set_message(call.id, channel_id=channel, ts=ts)
         call.message_channel_id, call.message_ts = channel, ts
         invited, not_invited = self._invite(call, invitees)
+        self._homes.refresh(call, also=actor.user_id)
         return StartedCall(call=call, invited=invited, not_invited=not_invited)
 
     def _withdraw_unposted(self, call: Call) -> None:
@@ -214,6 +206,7 @@ class CallService:
             raise
         ended = self._store.mark_ended(call.id)
         self._show(ended, blocks.ended_call_message(ended))
+        self._homes.refresh(ended, also=actor.user_id)
         return ended
 
     # -- participants --------------------------------------------------------------------------
@@ -235,6 +228,7 @@ class CallService:
             if failure.error == "inactive_call":
                 raise CallAlreadyEnded(call.title) from None
             raise
+        self._homes.refresh(call, also=actor.user_id)
         return JoinedCall(call=call, already_in=False)
 
     def leave(
@@ -251,6 +245,7 @@ class CallService:
         except SlackFailure:
             self._store.undo_leave(call.id, user_id=actor.user_id, left_at=left_at)
             raise
+        self._homes.refresh(call, also=actor.user_id)
         return call
 
     # -- rename --------------------------------------------------------------------------------
@@ -293,6 +288,7 @@ class CallService:
         self._store.set_title(call.id, title)
         call.title = title
         self._show(call, blocks.live_call_message(call))
+        self._homes.refresh(call, also=actor.user_id)
         return call
 
     # -- status --------------------------------------------------------------------------------
@@ -361,9 +357,9 @@ class CallService:
             raise CallNotFound()
 
     def _require_host(self, actor: Actor, call: Call, action: str) -> None:
-        if actor.user_id == call.created_by:
-            return
-        if not self._admins.is_admin(actor.team_id, actor.user_id, self._slack):
+        if not may_host(
+            self._admins, self._slack, team_id=actor.team_id, user_id=actor.user_id, call=call
+        ):
             raise NotAllowed(action)
 
     def _show(self, call: Call, message: blocks.Message) -> None:

@@ -23,6 +23,7 @@ from slack_sdk.http_retry import (
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 
+from calls_app.blocks import Person
 from calls_app.errors import SlackFailure
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,9 @@ RETRY_SAFE_METHODS = frozenset(
         "calls.update",
         "chat.update",
         "users.info",
+        "conversations.info",
         "views.publish",
+        "views.update",
         "auth.test",
     }
 )
@@ -131,7 +134,7 @@ class SlackCallInfo:
     title: str
     created_by: str | None
     date_start: datetime | None
-    users: list[str]  # slack ids, or display names of external participants
+    users: list[Person]
 
 
 class SlackGateway:
@@ -197,7 +200,8 @@ class SlackGateway:
             created_by=call.get("created_by"),
             date_start=datetime.fromtimestamp(int(started), UTC) if started else None,
             users=[
-                u.get("slack_id") or u.get("display_name") or "?" for u in call.get("users", [])
+                Person(slack_id=u.get("slack_id"), name=u.get("display_name"))
+                for u in call.get("users", [])
             ],
         )
 
@@ -258,6 +262,21 @@ class SlackGateway:
     def user_is_admin(self, user_id: str) -> bool:
         user = self._send("users.info", self._client.users_info, user=user_id)["user"]
         return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+    def channel_membership(self, channel_id: str) -> tuple[str, bool]:
+        """The channel's name and whether the app is in it; one it can't see, it isn't in."""
+        try:
+            channel = self._send(
+                "conversations.info", self._client.conversations_info, channel=channel_id
+            )["channel"]
+        except SlackFailure as failure:
+            if failure.error == "channel_not_found":
+                return "", False
+            raise
+        return str(channel.get("name") or ""), bool(channel.get("is_member"))
+
+    def update_view(self, *, view_id: str, view: dict) -> None:
+        self._send("views.update", self._client.views_update, view_id=view_id, view=view)
 
     def open_view(self, *, trigger_id: str, view: dict) -> None:
         self._send("views.open", self._client.views_open, trigger_id=trigger_id, view=view)

@@ -15,7 +15,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from calls_app.models import Call, CallState, Participant
+from calls_app.models import Call, CallState, HomeTab, Participant
 
 LIVE_STATES = (CallState.ACTIVE, CallState.ENDING)
 
@@ -188,6 +188,11 @@ class CallStore:
                 .where(Participant.call_id == call_id, Participant.left_at.is_(None))
                 .values(left_at=call.ended_at)
             )
+            session.execute(
+                update(Participant)
+                .where(Participant.call_id == call_id)
+                .values(call_ended_at=call.ended_at)
+            )
             return call
 
     # -- renaming ------------------------------------------------------------------------------
@@ -201,12 +206,8 @@ class CallStore:
     def add_participant(self, call_id: int, *, user_id: str, at: datetime) -> bool:
         """Register the person once, however many Join clicks race; True if this one did."""
         with self._sessions.begin() as session:
-            dialect = session.get_bind().dialect.name
-            if dialect not in ("postgresql", "sqlite"):
-                raise RuntimeError(f"unsupported database {dialect}")
-            insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
             inserted = session.execute(
-                insert_for(Participant)
+                upsertable_insert(session, Participant)
                 .values(call_id=call_id, slack_user_id=user_id, joined_at=at)
                 .on_conflict_do_nothing(index_elements=["call_id", "slack_user_id"])
                 .returning(Participant.id)
@@ -263,6 +264,134 @@ class CallStore:
                 )
                 .values(left_at=None)
             )
+
+
+@dataclass(frozen=True)
+class HomeCalls:
+    """What one person's Home shows, read with a fixed number of LIMITed, indexed queries."""
+
+    active: list[Call]
+    more_active: bool
+    recent: list[Call]
+    present: dict[int, int]  # call id -> people in it now
+    took_part: dict[int, int]  # call id -> people who were ever in it
+
+
+class HomeStore:
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._sessions = session_factory
+
+    def calls_for(
+        self, *, team_id: str, user_id: str, active_limit: int, recent_limit: int
+    ) -> HomeCalls:
+        with self._sessions() as session:
+            started = session.scalars(
+                select(Call)
+                .where(
+                    Call.team_id == team_id,
+                    Call.created_by == user_id,
+                    Call.state.in_(LIVE_STATES),
+                )
+                .order_by(Call.started_at.desc())
+                .limit(active_limit + 1)
+            ).all()
+            joined = session.scalars(
+                select(Call)
+                .join(Participant, Participant.call_id == Call.id)
+                .where(
+                    Participant.slack_user_id == user_id,
+                    Participant.left_at.is_(None),
+                    Participant.call_ended_at.is_(None),
+                    Call.team_id == team_id,
+                    Call.state.in_(LIVE_STATES),
+                )
+                .order_by(Call.started_at.desc())
+                .limit(active_limit + 1)
+            ).all()
+            recent = session.scalars(
+                select(Call)
+                .join(Participant, Participant.call_id == Call.id)
+                .where(
+                    Participant.slack_user_id == user_id,
+                    Participant.call_ended_at.is_not(None),
+                    Call.team_id == team_id,
+                )
+                .order_by(Participant.call_ended_at.desc())
+                .limit(recent_limit)
+            ).all()
+            active = sorted(
+                {c.id: c for c in [*started, *joined]}.values(),
+                key=lambda c: c.started_at,
+                reverse=True,
+            )
+            shown = [*active[:active_limit], *recent]
+            counts = session.execute(
+                select(
+                    Participant.call_id,
+                    func.count(),
+                    func.count().filter(Participant.left_at.is_(None)),
+                )
+                .where(Participant.call_id.in_([c.id for c in shown]))
+                .group_by(Participant.call_id)
+            ).all()
+        return HomeCalls(
+            active=active[:active_limit],
+            more_active=len(active) > active_limit,
+            recent=list(recent),
+            present={call_id: present for call_id, _, present in counts},
+            took_part={call_id: total for call_id, total, _ in counts},
+        )
+
+    def last_channel(self, *, team_id: str, user_id: str) -> str | None:
+        """The channel of the last call the person was in: the start modal's default."""
+        with self._sessions() as session:
+            return session.scalar(
+                select(Call.channel_id)
+                .join(Participant, Participant.call_id == Call.id)
+                .where(Participant.slack_user_id == user_id, Call.team_id == team_id)
+                .order_by(Participant.joined_at.desc())
+                .limit(1)
+            )
+
+    def record_opened(self, *, team_id: str, user_id: str, at: datetime) -> None:
+        with self._sessions.begin() as session:
+            statement = upsertable_insert(session, HomeTab).values(
+                team_id=team_id, user_id=user_id, opened_at=at
+            )
+            session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["team_id", "user_id"], set_={"opened_at": at}
+                )
+            )
+
+    def watchers_of(self, call: Call, *, also: str | None = None) -> list[str]:
+        """People whose Home shows this call (its starter, anyone who was in it) and who have
+        opened Home: a Home never opened has no stale view to refresh."""
+        people = select(Participant.slack_user_id).where(Participant.call_id == call.id)
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(HomeTab.user_id)
+                    .where(
+                        HomeTab.team_id == call.team_id,
+                        or_(
+                            HomeTab.user_id.in_([call.created_by, also or call.created_by]),
+                            HomeTab.user_id.in_(people),
+                        ),
+                    )
+                    .order_by(HomeTab.user_id)
+                )
+            )
+
+
+def upsertable_insert(session: Session, model: type) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT with ON CONFLICT support, in the session's database's dialect."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    raise RuntimeError(f"unsupported database {dialect}")
 
 
 def whole_seconds(delta: timedelta) -> int:

@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 import calls_app.models  # noqa: F401  (registers the tables on Base.metadata)
 from calls_app.config import database_url
-from calls_app.db import Base, make_engine
+from calls_app.db import Base, UtcDateTime, make_engine
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -18,11 +18,19 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 target_metadata = Base.metadata
 
 
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    # Migrations name plain SQLAlchemy types, never our TypeDecorators.
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
+        render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copy
     )
 

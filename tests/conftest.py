@@ -192,12 +192,12 @@ class RunningApp:
         assert len(new) == 1, new
         return new[0]
 
-    def command(self, text: str, *, user: str, **kwargs) -> dict:
+    def command(self, text: str, *, user: str, timeout: float = 5.0, **kwargs) -> dict:
         """A `/call` command whose work happens after the ack; returns the private reply."""
         result, response_url = self.slack.command(text, user=user, **kwargs)
         assert result.status == 200, result
         assert result.body == "", result.body  # acknowledged at once, empty
-        return self.fake.wait_for_response(response_url)
+        return self.fake.wait_for_response(response_url, timeout=timeout)
 
     def click(self, action_id: str, value: str | None, *, user: str, **kwargs) -> dict:
         """A button click; returns the private reply."""

@@ -64,7 +64,7 @@ def test_calls_end_down_after_every_retry_leaves_the_call_live(running_app):
     app = running_app
     call = app.start_call("start Standup")
     app.fake.fail_next("calls.end", status=503, times=10)
-    reply = app.command("end", user=ALICE)
+    reply = app.command("end", user=ALICE, timeout=30)  # three backoffs: ~3.5 s and jitter
     assert "calls.end answered 503" in reply_text(reply)
     assert len(app.fake.attempts_to("calls.end")) == 4  # the first try and 3 retries
     assert app.db.call(call.id).state == CallState.ACTIVE

@@ -6,10 +6,10 @@ import json
 import threading
 import time
 from urllib.parse import quote_plus, urlencode
+from wsgiref.simple_server import make_server
 
 import pytest
 from sqlalchemy.engine import make_url
-from wsgiref.simple_server import make_server
 
 from calls_app.config import load_settings
 from calls_app.db import make_engine

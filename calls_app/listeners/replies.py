@@ -11,6 +11,7 @@ from slack_bolt import BoltContext
 
 from calls_app import blocks
 from calls_app.errors import CallsError, ChooseCall
+from calls_app.home import HomeService
 from calls_app.service import Actor, CallService
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,23 @@ def actor_from(context: BoltContext) -> Actor:
 
 def call_service(context: BoltContext) -> CallService:
     return context["calls"]
+
+
+def home_service(context: BoltContext) -> HomeService:
+    return context["home"]
+
+
+def reply_for(body: dict, respond: Reply | None, context: BoltContext) -> Reply:
+    """Where to answer a click: the message's response_url or, for a click in the Home tab
+    (which has none), the Home tab itself, re-published with the answer on top."""
+    if body.get("response_url") and respond is not None:
+        return respond
+    home, actor = home_service(context), actor_from(context)
+
+    def show_in_home(*, text: str, **_message: object) -> None:
+        home.publish(team_id=actor.team_id, user_id=actor.user_id, notice=text)
+
+    return show_in_home
 
 
 def say_privately(reply: Reply, message: blocks.Message | str) -> None:

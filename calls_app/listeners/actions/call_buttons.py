@@ -7,7 +7,14 @@ import json
 from slack_bolt import Ack, BoltContext, Respond
 
 from calls_app.errors import CallNotFound, UsageError
-from calls_app.listeners.replies import actor_from, call_service, errors_told_to, say_privately
+from calls_app.listeners.replies import (
+    actor_from,
+    call_service,
+    errors_told_to,
+    home_service,
+    reply_for,
+    say_privately,
+)
 from calls_app.listeners.verbs import act_on_call
 
 PICKABLE_VERBS = ("end", "join", "leave", "rename")
@@ -22,13 +29,17 @@ def _button_call_id(action: dict) -> int:
 
 
 def _button_handler(verb: str):
-    def handle(ack: Ack, action: dict, respond: Respond, context: BoltContext) -> None:
+    def handle(
+        ack: Ack, action: dict, body: dict, respond: Respond | None, context: BoltContext
+    ) -> None:
         ack()
-        with errors_told_to(respond):
+        with errors_told_to(reply_for(body, respond, context)):
             reply = act_on_call(
                 verb, call_service(context), actor_from(context), call_id=_button_call_id(action)
             )
-            say_privately(respond, reply)
+            if respond is not None and body.get("response_url"):
+                say_privately(respond, reply)
+            # From Home, the re-published Home tab is the answer.
 
     handle.__name__ = f"handle_{verb}"
     return handle
@@ -78,3 +89,12 @@ def _picked(action: dict) -> tuple[str, int, str | None]:
 def acknowledge_link(ack: Ack) -> None:
     """A link button still sends an action; Slack needs it acknowledged."""
     ack()
+
+
+def handle_home_start(ack: Ack, body: dict, context: BoltContext) -> None:
+    ack()
+    actor = actor_from(context)
+    with errors_told_to(reply_for(body, None, context)):
+        home_service(context).open_start_modal(
+            team_id=actor.team_id, user_id=actor.user_id, trigger_id=body["trigger_id"]
+        )

@@ -8,6 +8,7 @@ from slack_bolt.context.respond import Respond
 from calls_app import blocks
 from calls_app.errors import CallNotFound, CallsError
 from calls_app.listeners.replies import actor_from, call_service, errors_told_to, say_privately
+from calls_app.text import escape_mrkdwn
 
 
 def handle_rename_submission(ack: Ack, view: dict, context: BoltContext) -> None:
@@ -36,7 +37,7 @@ def handle_rename_submission(ack: Ack, view: dict, context: BoltContext) -> None
     with errors_told_to(reply or _log_only):
         renamed = calls.rename(actor, title, call_id=metadata.call_id)
         if reply:
-            say_privately(reply, f"Renamed the call to *{blocks.escape_mrkdwn(renamed.title)}*.")
+            say_privately(reply, f"Renamed the call to *{escape_mrkdwn(renamed.title)}*.")
 
 
 def _log_only(**_message: object) -> None:

@@ -1,0 +1,63 @@
+"""The App Home tab: a person's active and recent calls, and the start-a-call modal."""
+
+from __future__ import annotations
+
+import logging
+
+from calls_app import blocks
+from calls_app.clock import Clock
+from calls_app.errors import SlackFailure
+from calls_app.models import Call
+from calls_app.permissions import AdminCache, may_host
+from calls_app.slack_gateway import SlackGateway
+from calls_app.store import HomeStore
+
+log = logging.getLogger(__name__)
+
+ACTIVE_LIMIT = 20
+RECENT_LIMIT = 10
+
+
+class HomeService:
+    def __init__(
+        self, *, store: HomeStore, slack: SlackGateway, clock: Clock, admins: AdminCache
+    ) -> None:
+        self._store = store
+        self._slack = slack
+        self._clock = clock
+        self._admins = admins
+
+    def opened(self, *, team_id: str, user_id: str) -> None:
+        self._store.record_opened(team_id=team_id, user_id=user_id, at=self._clock())
+        self.publish(team_id=team_id, user_id=user_id)
+
+    def publish(self, *, team_id: str, user_id: str, notice: str | None = None) -> None:
+        calls = self._store.calls_for(
+            team_id=team_id, user_id=user_id, active_limit=ACTIVE_LIMIT, recent_limit=RECENT_LIMIT
+        )
+        may_end = {
+            call.id
+            for call in calls.active
+            if may_host(self._admins, self._slack, team_id=team_id, user_id=user_id, call=call)
+        }
+        view = blocks.home_view(calls, may_end=may_end, now=self._clock(), notice=notice)
+        self._slack.publish_home(user_id=user_id, view=view)
+
+    def refresh(self, call: Call, *, also: str) -> None:
+        """Re-publish the Home of everyone whose Home shows this call; never fails the change."""
+        for user_id in self._store.watchers_of(call, also=also):
+            try:
+                self.publish(team_id=call.team_id, user_id=user_id)
+            except SlackFailure:
+                log.warning("Home of %s could not be refreshed", user_id)
+
+    def open_start_modal(self, *, team_id: str, user_id: str, trigger_id: str) -> None:
+        channel = self._store.last_channel(team_id=team_id, user_id=user_id)
+        self._slack.open_view(trigger_id=trigger_id, view=blocks.start_call_modal(channel))
+
+    def show_modal(self, *, view_id: str, view: dict) -> None:
+        """Replace an open modal's content; a modal closed meanwhile needs nothing."""
+        try:
+            self._slack.update_view(view_id=view_id, view=view)
+        except SlackFailure:
+            log.warning("modal %s could not be updated", view_id)

@@ -1,0 +1,252 @@
+"""config.load_settings: defaults, and a ConfigError naming the setting for each bad one."""
+
+from __future__ import annotations
+
+import pytest
+
+from calls_app.config import ConfigError, Settings, load_settings
+
+SIGNING_SECRET = "0123456789abcdef-signing-secret"
+BOT_TOKEN = "xoxb-1111-2222-bot-token-value"
+APP_TOKEN = "xapp-1-A111-333-app-token-value"
+BASE = {"SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_BOT_TOKEN": BOT_TOKEN}
+
+
+def settings(**overrides: str | None) -> Settings:
+    return load_settings(env(**overrides))
+
+
+def env(**overrides: str | None) -> dict[str, str]:
+    """BASE with overrides; None removes a setting."""
+    merged: dict[str, str | None] = {**BASE, **overrides}
+    return {k: v for k, v in merged.items() if v is not None}
+
+
+def test_defaults() -> None:
+    loaded = settings()
+    assert loaded.signing_secret == SIGNING_SECRET
+    assert loaded.bot_token == BOT_TOKEN
+    assert loaded.database_url.render_as_string() == "sqlite:///calls.db"
+    assert loaded.database_url.get_backend_name() == "sqlite"
+    assert loaded.port == 3000
+    assert loaded.slack_api_url == "https://slack.com/api/"
+    assert loaded.app_token is None
+    assert loaded.join_url_provider == "jitsi"
+    assert loaded.jitsi_base_url == "https://meet.jit.si/"
+    assert loaded.join_url_template is None
+    assert loaded.action_lease_seconds == 60
+    assert loaded.workers == 1
+    assert loaded.threads == 16
+    assert loaded.log_level == "INFO"
+
+
+@pytest.mark.parametrize(
+    "name", ["DATABASE_URL", "PORT", "SLACK_API_URL", "LOG_LEVEL", "SLACK_APP_TOKEN"]
+)
+def test_blank_optional_settings_take_defaults(name: str) -> None:
+    assert settings(**{name: "   "}) == settings()
+
+
+def test_values_are_read_and_trimmed() -> None:
+    loaded = settings(
+        SLACK_SIGNING_SECRET=f"  {SIGNING_SECRET}\n",
+        SLACK_BOT_TOKEN=f" {BOT_TOKEN} ",
+        PORT=" 8080 ",
+        SLACK_APP_TOKEN=APP_TOKEN,
+        CALLS_JOIN_URL_PROVIDER=" Template ",
+        CALLS_JOIN_URL_TEMPLATE="https://meet.example/{room}?pw=1",
+        CALLS_ACTION_LEASE_SECONDS="3600",
+        WEB_CONCURRENCY="64",
+        CALLS_THREADS="1",
+        LOG_LEVEL="debug",
+    )
+    assert loaded.signing_secret == SIGNING_SECRET
+    assert loaded.bot_token == BOT_TOKEN
+    assert loaded.port == 8080
+    assert loaded.app_token == APP_TOKEN
+    assert loaded.join_url_provider == "template"
+    assert loaded.join_url_template == "https://meet.example/{room}?pw=1"
+    assert (loaded.action_lease_seconds, loaded.workers, loaded.threads) == (3600, 64, 1)
+    assert loaded.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(("port", "expected"), [("1", 1), ("65535", 65535), ("3000", 3000)])
+def test_port_bounds(port: str, expected: int) -> None:
+    assert settings(PORT=port).port == expected
+
+
+# -- ConfigError, naming the setting ----------------------------------------------------------
+
+BAD_SETTINGS = [
+    # (setting named in the error, overrides)
+    ("SLACK_SIGNING_SECRET", {"SLACK_SIGNING_SECRET": None}),
+    ("SLACK_SIGNING_SECRET", {"SLACK_SIGNING_SECRET": ""}),
+    ("SLACK_SIGNING_SECRET", {"SLACK_SIGNING_SECRET": "  \t"}),
+    ("SLACK_BOT_TOKEN", {"SLACK_BOT_TOKEN": None}),
+    ("SLACK_BOT_TOKEN", {"SLACK_BOT_TOKEN": " "}),
+    ("SLACK_BOT_TOKEN", {"SLACK_BOT_TOKEN": "xoxp-user-token-hunter2"}),
+    ("SLACK_BOT_TOKEN", {"SLACK_BOT_TOKEN": "xapp-app-token-hunter2"}),
+    ("SLACK_BOT_TOKEN", {"SLACK_BOT_TOKEN": "XOXB-upper-hunter2"}),
+    ("PORT", {"PORT": "abc"}),
+    ("PORT", {"PORT": "80.5"}),
+    ("PORT", {"PORT": "0"}),
+    ("PORT", {"PORT": "-1"}),
+    ("PORT", {"PORT": "65536"}),
+    ("CALLS_ACTION_LEASE_SECONDS", {"CALLS_ACTION_LEASE_SECONDS": "0"}),
+    ("CALLS_ACTION_LEASE_SECONDS", {"CALLS_ACTION_LEASE_SECONDS": "3601"}),
+    ("CALLS_ACTION_LEASE_SECONDS", {"CALLS_ACTION_LEASE_SECONDS": "1m"}),
+    ("WEB_CONCURRENCY", {"WEB_CONCURRENCY": "0"}),
+    ("WEB_CONCURRENCY", {"WEB_CONCURRENCY": "65"}),
+    ("CALLS_THREADS", {"CALLS_THREADS": "0"}),
+    ("CALLS_THREADS", {"CALLS_THREADS": "257"}),
+    ("CALLS_THREADS", {"CALLS_THREADS": "many"}),
+    ("DATABASE_URL", {"DATABASE_URL": "not a url"}),
+    ("DATABASE_URL", {"DATABASE_URL": "calls.db"}),
+    ("DATABASE_URL", {"DATABASE_URL": "://nowhere"}),
+    ("DATABASE_URL", {"DATABASE_URL": "mysql://calls:hunter2@db.example/calls"}),
+    ("DATABASE_URL", {"DATABASE_URL": "mysql+pymysql://calls:hunter2@db.example/calls"}),
+    ("DATABASE_URL", {"DATABASE_URL": "oracle://calls:hunter2@db.example/calls"}),
+    ("DATABASE_URL", {"DATABASE_URL": "https://db.example/calls"}),
+    ("SLACK_API_URL", {"SLACK_API_URL": "ftp://slack.com/api/"}),
+    ("SLACK_API_URL", {"SLACK_API_URL": "slack.com/api/"}),
+    ("SLACK_API_URL", {"SLACK_API_URL": "https://"}),
+    ("CALLS_JOIN_URL_PROVIDER", {"CALLS_JOIN_URL_PROVIDER": "zoom"}),
+    ("CALLS_JOIN_URL_TEMPLATE", {"CALLS_JOIN_URL_PROVIDER": "template"}),
+    (
+        "CALLS_JOIN_URL_TEMPLATE",
+        {"CALLS_JOIN_URL_PROVIDER": "template", "CALLS_JOIN_URL_TEMPLATE": "  "},
+    ),
+    (
+        "CALLS_JOIN_URL_TEMPLATE",
+        {
+            "CALLS_JOIN_URL_PROVIDER": "template",
+            "CALLS_JOIN_URL_TEMPLATE": "https://meet.example/fixed-room",
+        },
+    ),
+    (
+        "CALLS_JOIN_URL_TEMPLATE",
+        {
+            "CALLS_JOIN_URL_PROVIDER": "template",
+            "CALLS_JOIN_URL_TEMPLATE": "https://meet.example/{ROOM}",
+        },
+    ),
+    (
+        "CALLS_JOIN_URL_TEMPLATE",
+        {
+            "CALLS_JOIN_URL_PROVIDER": "template",
+            "CALLS_JOIN_URL_TEMPLATE": "http://meet.example/{room}",
+        },
+    ),
+    (
+        "CALLS_JOIN_URL_TEMPLATE",
+        {"CALLS_JOIN_URL_PROVIDER": "template", "CALLS_JOIN_URL_TEMPLATE": "meet.example/{room}"},
+    ),
+    ("CALLS_JITSI_BASE_URL", {"CALLS_JITSI_BASE_URL": "http://meet.jit.si/"}),
+    ("CALLS_JITSI_BASE_URL", {"CALLS_JITSI_BASE_URL": "meet.jit.si"}),
+    ("SLACK_APP_TOKEN", {"SLACK_APP_TOKEN": "xoxb-not-an-app-token-hunter2"}),
+    ("SLACK_APP_TOKEN", {"SLACK_APP_TOKEN": "app-token-hunter2"}),
+    ("LOG_LEVEL", {"LOG_LEVEL": "verbose"}),
+    ("LOG_LEVEL", {"LOG_LEVEL": "TRACE"}),
+    ("LOG_LEVEL", {"LOG_LEVEL": "CRITICAL"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("setting", "overrides"),
+    BAD_SETTINGS,
+    ids=[f"{setting}={overrides}" for setting, overrides in BAD_SETTINGS],
+)
+def test_bad_setting_raises_config_error_naming_it(
+    setting: str, overrides: dict[str, str | None]
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        settings(**overrides)
+    assert raised.value.setting == setting
+    assert str(raised.value).startswith(f"{setting}: ")
+    # Errors are printed at start: no secret or password may be echoed back.
+    assert "hunter2" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://calls@db.example:notaport/calls", "postgres://calls@db.example:5o32/calls"],
+)
+def test_database_url_with_bad_port_raises_config_error(url: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        settings(DATABASE_URL=url)
+    assert raised.value.setting == "DATABASE_URL"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg2://calls@db.example/calls",
+        "postgresql+asyncpg://calls@db.example/calls",
+        "sqlite+aiosqlite:///calls.db",
+    ],
+)
+def test_database_url_with_a_driver_the_app_lacks_is_refused(url: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        settings(DATABASE_URL=url)
+    assert raised.value.setting == "DATABASE_URL"
+
+
+# -- DATABASE_URL and SLACK_API_URL ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://calls:pw@db.example:5432/calls",
+        "postgres://calls:pw@db.example:5432/calls",
+        "postgresql+psycopg://calls:pw@db.example:5432/calls",
+    ],
+)
+def test_postgres_urls_use_psycopg_3(url: str) -> None:
+    database_url = settings(DATABASE_URL=url).database_url
+    assert database_url.drivername == "postgresql+psycopg"
+    assert database_url.get_backend_name() == "postgresql"
+    assert (database_url.username, database_url.password) == ("calls", "pw")
+    assert (database_url.host, database_url.port, database_url.database) == (
+        "db.example",
+        5432,
+        "calls",
+    )
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///calls.db", "sqlite:////var/lib/calls/calls.db", "sqlite://"]
+)
+def test_sqlite_urls_are_kept(url: str) -> None:
+    database_url = settings(DATABASE_URL=url).database_url
+    assert database_url.render_as_string() == url
+    assert database_url.drivername == "sqlite"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://slack.com/api/", "https://slack.com/api/"),
+        ("https://slack.com/api", "https://slack.com/api/"),
+        ("http://127.0.0.1:8901/api", "http://127.0.0.1:8901/api/"),
+        ("http://localhost:8901", "http://localhost:8901/"),
+    ],
+)
+def test_slack_api_url_gets_a_trailing_slash(raw: str, expected: str) -> None:
+    assert settings(SLACK_API_URL=raw).slack_api_url == expected
+
+
+# -- secrets ----------------------------------------------------------------------------------
+
+
+def test_repr_shows_no_secret() -> None:
+    loaded = settings(
+        SLACK_APP_TOKEN=APP_TOKEN, DATABASE_URL="postgresql://calls:hunter2@db.example/calls"
+    )
+    for shown in (repr(loaded), str(loaded), f"{loaded!r}", repr([loaded])):
+        assert SIGNING_SECRET not in shown
+        assert BOT_TOKEN not in shown
+        assert APP_TOKEN not in shown
+        assert "hunter2" not in shown
+    assert "port=3000" in repr(loaded)
+    assert "socket_mode=True" in repr(loaded)
