@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 from calls_app.config import load_settings
-from calls_app.db import make_engine
+from calls_app.db import Base, make_engine
 from calls_app.models import Call, Participant
 from calls_app.runtime import alembic_config, build_wsgi_app
 from tests.fake_slack import FakeSlack
@@ -100,7 +100,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[URL]:
     yield url
     engine = make_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("TRUNCATE participants, calls RESTART IDENTITY CASCADE"))
+        tables = ", ".join(Base.metadata.tables)  # every table of ours, none forgotten
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
 

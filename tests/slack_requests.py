@@ -144,6 +144,59 @@ class SlackDriver:
         }
         return self.post_payload(payload), response_url, trigger_id
 
+    def click_in_home(
+        self, action_id: str, value: str | None, *, user: str, team_id: str | None = None
+    ) -> tuple[HttpResult, str]:
+        """A button in the App Home tab: no message, no channel, no response_url."""
+        team = team_id or self.team_id
+        trigger_id = f"trigger-{time.monotonic_ns()}"
+        action = {
+            "action_id": action_id,
+            "block_id": "home",
+            "text": {"type": "plain_text", "text": "Button"},
+            "type": "button",
+            "action_ts": "1700000001.000300",
+        }
+        if value is not None:
+            action["value"] = value
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
+            "api_app_id": "A123456",
+            "token": "verification-token-unused",
+            "container": {"type": "view", "view_id": "V0HOME0001"},
+            "trigger_id": trigger_id,
+            "team": {"id": team, "domain": "example"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": {
+                "id": "V0HOME0001",
+                "team_id": team,
+                "type": "home",
+                "blocks": [],
+                "private_metadata": "",
+                "callback_id": "",
+                "state": {"values": {}},
+                "hash": "1700000000.abcdef",
+                "app_id": "A123456",
+                "bot_id": "B0BOT",
+            },
+            "actions": [action],
+        }
+        return self.post_payload(payload), trigger_id
+
+    def open_home(self, *, user: str, team_id: str | None = None) -> HttpResult:
+        return self.event(
+            {
+                "type": "app_home_opened",
+                "user": user,
+                "channel": "D0LAHSQ9B",
+                "tab": "home",
+                "event_ts": f"{time.time():.6f}",
+            },
+            team_id=team_id,
+        )
+
     def submit_view(
         self,
         view: dict,
@@ -151,6 +204,7 @@ class SlackDriver:
         *,
         user: str,
         team_id: str | None = None,
+        view_id: str = "V0MODAL001",
     ) -> HttpResult:
         """A modal's submission, with the state Slack would send for `values`."""
         team = team_id or self.team_id
@@ -162,7 +216,7 @@ class SlackDriver:
             "token": "verification-token-unused",
             "trigger_id": f"trigger-{time.monotonic_ns()}",
             "view": {
-                "id": "V0MODAL001",
+                "id": view_id,
                 "team_id": team,
                 "type": "modal",
                 "callback_id": view["callback_id"],
