@@ -16,7 +16,7 @@ from calls_app.runtime import StartupError, check_schema, check_slack, serve
 def main() -> int:
     try:
         settings = load_settings()
-        configure_logging(settings.log_level, [settings.bot_token, settings.signing_secret])
+        configure_logging(settings.log_level, settings.secrets)
         engine = make_engine(settings.database_url)
         check_schema(engine)
         engine.dispose()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from calls_app.models import Call
+from calls_app.models import Call, EndReason
 from calls_app.store import HomeCalls
 from calls_app.text import escape_mrkdwn, format_duration, truncate
 
@@ -139,9 +139,16 @@ def ended_call_message(call: Call) -> Message:
 
 
 def ended_summary(call: Call) -> str:
-    lasted = format_duration(call.duration_seconds or 0)
+    lasted = f"It lasted {format_duration(call.duration_seconds or 0)}."
+    match call.end_reason:
+        case EndReason.MAX_DURATION:
+            return f"Ended automatically: it reached the longest a call may run. {lasted}"
+        case EndReason.EMPTY:
+            return f"Ended automatically after everyone left. {lasted}"
+        case EndReason.SLACK:
+            return f"Ended in Slack. {lasted}"
     ender = mention(call.ended_by) if call.ended_by else "calls-app"
-    return f"Ended by {ender}. It lasted {lasted}."
+    return f"Ended by {ender}. {lasted}"
 
 
 def invitation_message(call: Call) -> Message:

@@ -6,10 +6,12 @@ A bad setting raises ConfigError naming it, so `python app.py` can stop with one
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -28,9 +30,19 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class OAuthConfig:
+    """Multi-workspace mode: Slack's OAuth install flow instead of one bot token."""
+
+    client_id: str
+    client_secret: str
+    encryption_key: str | None  # Fernet key for bot tokens at rest; None stores them plain
+
+
+@dataclass(frozen=True)
 class Settings:
     signing_secret: str
-    bot_token: str
+    bot_token: str | None  # single-workspace mode
+    oauth: OAuthConfig | None  # multi-workspace mode
     database_url: URL
     slack_api_url: str
     port: int
@@ -42,6 +54,17 @@ class Settings:
     workers: int
     threads: int
     log_level: str
+    max_call_seconds: int
+    empty_grace_seconds: int
+    reconcile_interval_seconds: int  # 0: no background reconciler in this process
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret value, for the log redactor."""
+        values = [self.signing_secret, self.bot_token, self.app_token]
+        if self.oauth:
+            values += [self.oauth.client_secret, self.oauth.encryption_key]
+        return [v for v in values if v]
 
     def __repr__(self) -> str:  # never print secrets, even by accident
         return (
@@ -88,9 +111,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     app_token = env.get("SLACK_APP_TOKEN", "").strip() or None
     if app_token is not None and not app_token.startswith("xapp-"):
         raise ConfigError("SLACK_APP_TOKEN", "must be an app-level token starting with xapp-")
+    signing_secret = _required(env, "SLACK_SIGNING_SECRET")
+    oauth = _oauth(env)
     return Settings(
-        signing_secret=_required(env, "SLACK_SIGNING_SECRET"),
-        bot_token=_bot_token(env),
+        signing_secret=signing_secret,
+        bot_token=None if oauth else _bot_token(env),
+        oauth=oauth,
         database_url=database_url(env),
         slack_api_url=_api_url(env),
         port=_int(env, "PORT", 3000, 1, 65535),
@@ -105,6 +131,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         workers=_int(env, "WEB_CONCURRENCY", 1, 1, 64),
         threads=_int(env, "CALLS_THREADS", 16, 1, 256),
         log_level=_log_level(env),
+        max_call_seconds=_duration(env, "CALLS_MAX_DURATION", 12 * 3600),
+        empty_grace_seconds=_duration(env, "CALLS_EMPTY_GRACE", 5 * 60),
+        reconcile_interval_seconds=_duration(env, "CALLS_RECONCILE_INTERVAL", 60, allow_zero=True),
     )
 
 
@@ -113,6 +142,52 @@ def _required(env: Mapping[str, str], name: str) -> str:
     if not value:
         raise ConfigError(name, "is not set")
     return value
+
+
+def _oauth(env: Mapping[str, str]) -> OAuthConfig | None:
+    client_id = env.get("SLACK_CLIENT_ID", "").strip()
+    client_secret = env.get("SLACK_CLIENT_SECRET", "").strip()
+    if not client_id and not client_secret:
+        return None
+    if not client_id:
+        raise ConfigError("SLACK_CLIENT_ID", "is not set (SLACK_CLIENT_SECRET is)")
+    if not client_secret:
+        raise ConfigError("SLACK_CLIENT_SECRET", "is not set (SLACK_CLIENT_ID is)")
+    if env.get("SLACK_BOT_TOKEN", "").strip():
+        raise ConfigError(
+            "SLACK_BOT_TOKEN",
+            "set it for one workspace, or SLACK_CLIENT_ID/SLACK_CLIENT_SECRET for OAuth installs, "
+            "not both",
+        )
+    key = env.get("CALLS_ENCRYPTION_KEY", "").strip() or None
+    if key is not None:
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise ConfigError(
+                "CALLS_ENCRYPTION_KEY",
+                "must be a Fernet key (32 url-safe base64-encoded bytes; "
+                "make one with `python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`)",
+            ) from None
+    return OAuthConfig(client_id=client_id, client_secret=client_secret, encryption_key=key)
+
+
+_DURATION = re.compile(r"^(\d+)\s*(s|m|h)?$")
+
+
+def _duration(env: Mapping[str, str], name: str, default: int, *, allow_zero: bool = False) -> int:
+    """Seconds, from "90", "90s", "5m" or "12h"."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    match = _DURATION.match(raw)
+    if match is None:
+        raise ConfigError(name, f"must be a duration such as 300, 5m or 12h, not {raw!r}")
+    seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2) or "s"]
+    if seconds == 0 and not allow_zero:
+        raise ConfigError(name, "must be longer than 0")
+    return seconds
 
 
 def _bot_token(env: Mapping[str, str]) -> str:

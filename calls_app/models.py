@@ -21,6 +21,16 @@ class CallState(StrEnum):
     FAILED = "failed"  # calls.add or the first message failed; nothing live in Slack
 
 
+class EndReason(StrEnum):
+    """Why a call ended, for the call message and for the record."""
+
+    PERSON = "person"  # someone pressed End or typed /call end
+    MAX_DURATION = "max_duration"  # ran past CALLS_MAX_DURATION
+    EMPTY = "empty"  # everyone left and the grace period passed
+    SLACK = "slack"  # Slack already had it ended (found by the reconciler)
+    UNINSTALLED = "uninstalled"  # the workspace removed the app
+
+
 class Call(Base):
     __tablename__ = "calls"
     __table_args__ = (
@@ -49,6 +59,15 @@ class Call(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ended_by: Mapped[str | None] = mapped_column(String(32))
+    end_reason: Mapped[EndReason | None] = mapped_column(
+        Enum(
+            EndReason,
+            native_enum=False,
+            length=16,
+            values_callable=lambda reasons: [r.value for r in reasons],
+            validate_strings=True,
+        )
+    )
     duration_seconds: Mapped[int | None]
     message_channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))

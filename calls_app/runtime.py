@@ -59,7 +59,10 @@ def check_schema(engine: Engine) -> None:
 
 
 def check_slack(settings: Settings) -> None:
-    """One auth.test, so a wrong token or URL stops the app now, not at the first command."""
+    """One auth.test, so a wrong token or URL stops the app now, not at the first command.
+    (With OAuth installs there is no token yet: each workspace brings its own.)"""
+    if settings.bot_token is None:
+        return
     client = make_web_client(token=settings.bot_token, base_url=settings.slack_api_url)
     try:
         client.auth_test()
@@ -95,7 +98,7 @@ def build_wsgi_app(
 def wsgi_app_from_env() -> SlackWsgiApp:
     """For any WSGI server: `gunicorn 'calls_app.runtime:wsgi_app_from_env()'`."""
     settings = load_settings()
-    configure_logging(settings.log_level, [settings.bot_token, settings.signing_secret])
+    configure_logging(settings.log_level, settings.secrets)
     return build_wsgi_app(settings)
 
 
@@ -121,9 +124,7 @@ class GunicornServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> SlackWsgiApp:
-        configure_logging(
-            self._settings.log_level, [self._settings.bot_token, self._settings.signing_secret]
-        )
+        configure_logging(self._settings.log_level, self._settings.secrets)
         return build_wsgi_app(self._settings)
 
 

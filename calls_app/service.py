@@ -28,7 +28,7 @@ from calls_app.errors import (
     UsageError,
 )
 from calls_app.home import HomeService
-from calls_app.models import Call, CallState
+from calls_app.models import Call, CallState, EndReason
 from calls_app.permissions import AdminCache, may_host
 from calls_app.providers import JoinUrlProvider
 from calls_app.slack_gateway import SlackGateway
@@ -187,7 +187,7 @@ class CallService:
         self._ensure_live(call, allow_ending=True)
         self._require_host(actor, call, "end")
         if not self._store.claim_ending(
-            call.id, by=actor.user_id, now=self._clock(), lease=self._lease
+            call.id, by=actor.user_id, reason=EndReason.PERSON, now=self._clock(), lease=self._lease
         ):
             current = self._store.get(team_id=actor.team_id, call_id=call.id)
             if current is not None and current.state == CallState.ENDED:

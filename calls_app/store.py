@@ -15,7 +15,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from calls_app.models import Call, CallState, HomeTab, Participant
+from calls_app.models import Call, CallState, EndReason, HomeTab, Participant
 
 LIVE_STATES = (CallState.ACTIVE, CallState.ENDING)
 
@@ -141,7 +141,38 @@ class CallStore:
 
     # -- ending --------------------------------------------------------------------------------
 
-    def claim_ending(self, call_id: int, *, by: str, now: datetime, lease: timedelta) -> bool:
+    def close_live_calls(self, *, team_id: str, at: datetime, reason: EndReason) -> int:
+        """End every live call of a workspace in our records only; returns how many."""
+        live = (CallState.STARTING, CallState.ACTIVE, CallState.ENDING)
+        with self._sessions.begin() as session:
+            ids = list(
+                session.scalars(
+                    select(Call.id).where(Call.team_id == team_id, Call.state.in_(live))
+                )
+            )
+            for call_id in ids:
+                session.execute(
+                    update(Call)
+                    .where(Call.id == call_id, Call.state.in_(live))
+                    .values(
+                        state=CallState.ENDED,
+                        ended_at=func.coalesce(Call.ended_at, at),
+                        end_reason=func.coalesce(Call.end_reason, reason),
+                        lease_expires_at=None,
+                    )
+                )
+                self._close_participants(session, call_id)
+            return len(ids)
+
+    def claim_ending(
+        self,
+        call_id: int,
+        *,
+        by: str | None,
+        reason: EndReason,
+        now: datetime,
+        lease: timedelta,
+    ) -> bool:
         """Take the right to end the call; exactly one of any number of racing callers wins.
 
         A holder that crashed mid-end leaves an expired lease, which the next caller takes over.
@@ -161,6 +192,7 @@ class CallStore:
                     lease_expires_at=now + lease,
                     ended_at=func.coalesce(Call.ended_at, now),
                     ended_by=func.coalesce(Call.ended_by, by),
+                    end_reason=func.coalesce(Call.end_reason, reason),
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -172,7 +204,13 @@ class CallStore:
             session.execute(
                 update(Call)
                 .where(Call.id == call_id, Call.state == CallState.ENDING)
-                .values(state=CallState.ACTIVE, lease_expires_at=None, ended_at=None, ended_by=None)
+                .values(
+                    state=CallState.ACTIVE,
+                    lease_expires_at=None,
+                    ended_at=None,
+                    ended_by=None,
+                    end_reason=None,
+                )
             )
 
     def mark_ended(self, call_id: int) -> Call:
@@ -183,17 +221,22 @@ class CallStore:
             call.state = CallState.ENDED
             call.lease_expires_at = None
             call.duration_seconds = whole_seconds(call.ended_at - call.started_at)
-            session.execute(
-                update(Participant)
-                .where(Participant.call_id == call_id, Participant.left_at.is_(None))
-                .values(left_at=call.ended_at)
-            )
-            session.execute(
-                update(Participant)
-                .where(Participant.call_id == call_id)
-                .values(call_ended_at=call.ended_at)
-            )
+            session.flush()
+            self._close_participants(session, call_id)
             return call
+
+    @staticmethod
+    def _close_participants(session: Session, call_id: int) -> None:
+        """Everyone still in an ended call leaves when it ended; every row learns the end."""
+        ended_at = select(Call.ended_at).where(Call.id == call_id).scalar_subquery()
+        session.execute(
+            update(Participant)
+            .where(Participant.call_id == call_id, Participant.left_at.is_(None))
+            .values(left_at=ended_at)
+        )
+        session.execute(
+            update(Participant).where(Participant.call_id == call_id).values(call_ended_at=ended_at)
+        )
 
     # -- renaming ------------------------------------------------------------------------------
 

@@ -17,6 +17,9 @@ from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
+
+from calls_app.installations import INSTALL_PATH, REDIRECT_PATH
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,14 @@ class SlackWsgiApp:
             if self._database_ok():
                 return _plain(start_response, 200, "ok")
             return _plain(start_response, 503, "database unavailable")
+        oauth_flow = self._bolt.oauth_flow
+        if oauth_flow is not None and method == "GET" and path in (INSTALL_PATH, REDIRECT_PATH):
+            request = BoltRequest(
+                body="", query=environ.get("QUERY_STRING", ""), headers=_headers(environ)
+            )
+            if path == INSTALL_PATH:
+                return _bolt_response(start_response, oauth_flow.handle_installation(request))
+            return _bolt_response(start_response, oauth_flow.handle_callback(request))
         if path != EVENTS_PATH:
             return _plain(start_response, 404, "not found")
         if method != "POST":
@@ -71,11 +82,15 @@ class SlackWsgiApp:
         response = self._bolt.dispatch(
             BoltRequest(body=text, query=environ.get("QUERY_STRING", ""), headers=headers)
         )
-        start_response(
-            f"{response.status} {_REASONS.get(response.status, 'OK')}",
-            [(k, v) for k, values in response.headers.items() for v in values],
-        )
-        return [response.body.encode("utf-8")]
+        return _bolt_response(start_response, response)
+
+
+def _bolt_response(start_response: StartResponse, response: BoltResponse) -> list[bytes]:
+    start_response(
+        f"{response.status} {_REASONS.get(response.status, 'OK')}",
+        [(k, v) for k, values in response.headers.items() for v in values],
+    )
+    return [response.body.encode("utf-8")]
 
 
 def _read_body(environ: dict) -> bytes | None:
@@ -139,6 +154,7 @@ def _is_json_object(text: str) -> bool:
 
 _REASONS = {
     200: "OK",
+    302: "Found",
     400: "Bad Request",
     401: "Unauthorized",
     404: "Not Found",

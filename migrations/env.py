@@ -7,6 +7,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection
 
+import calls_app.installations  # noqa: F401  (slack-sdk's tables, on Base.metadata)
 import calls_app.models  # noqa: F401  (registers the tables on Base.metadata)
 from calls_app.config import database_url
 from calls_app.db import Base, UtcDateTime, make_engine

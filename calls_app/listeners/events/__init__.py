@@ -1,7 +1,10 @@
 from slack_bolt import App
 
-from calls_app.listeners.events import app_home_opened
+from calls_app.listeners.events import app_home_opened, uninstall
+from calls_app.uninstalls import Uninstalls
 
 
-def register(app: App) -> None:
+def register(app: App, uninstalls: Uninstalls) -> None:
     app.event("app_home_opened")(app_home_opened.handle_app_home_opened)
+    app.event("app_uninstalled")(uninstall.app_uninstalled_handler(uninstalls))
+    app.event("tokens_revoked")(uninstall.tokens_revoked_handler(uninstalls))
