@@ -1,4 +1,4 @@
-"""The Bolt app: settings and a database in, every listener wired, the call service per request."""
+"""The Bolt app and everything around it: services, installs, the reconciler."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from datetime import timedelta
 from slack_bolt import App, BoltContext
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.oauth.installation_store import InstallationStore
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine
 
 from calls_app.clock import Clock, utc_now
 from calls_app.config import Settings
-from calls_app.home import HomeService
+from calls_app.db import make_session_factory
 from calls_app.installations import (
     BOT_SCOPES,
     INSTALL_PATH,
@@ -24,62 +24,62 @@ from calls_app.installations import (
 )
 from calls_app.listeners import register_listeners
 from calls_app.permissions import AdminCache
-from calls_app.providers import JoinUrlProvider, provider_from_settings
-from calls_app.service import CallService
-from calls_app.slack_gateway import SlackGateway, make_web_client
+from calls_app.providers import provider_from_settings
+from calls_app.reconciler import PassLock, Reconciler
 from calls_app.store import CallStore, HomeStore
 from calls_app.uninstalls import Uninstalls
+from calls_app.wiring import ServiceFactory, WorkspaceClients
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class ServiceFactory:
-    """Builds the services around whichever client Bolt authorised for the request, so a
-    per-workspace token reaches Slack without the services knowing about tokens."""
+class AppParts:
+    """What the Bolt app and the reconciler of one process share."""
 
-    store: CallStore
-    home_store: HomeStore
-    clock: Clock
-    join_urls: JoinUrlProvider
-    admins: AdminCache
-    lease: timedelta
+    settings: Settings
+    engine: Engine
+    services: ServiceFactory
+    installs: InstallationStore | None
+    clients: WorkspaceClients
 
-    def attach(self, context: BoltContext) -> None:
-        slack = SlackGateway(context.client)
-        homes = HomeService(
-            store=self.home_store, slack=slack, clock=self.clock, admins=self.admins
+
+def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -> AppParts:
+    session_factory = make_session_factory(engine)
+    installs = (
+        installation_store(
+            client_id=settings.oauth.client_id,
+            engine=engine,
+            encryption_key=settings.oauth.encryption_key,
         )
-        context["home"] = homes
-        context["calls"] = CallService(
-            store=self.store,
-            slack=slack,
-            clock=self.clock,
-            join_urls=self.join_urls,
-            admins=self.admins,
-            lease=self.lease,
-            homes=homes,
-        )
-
-
-def build_bolt_app(
-    settings: Settings, session_factory: sessionmaker[Session], *, clock: Clock = utc_now
-) -> App:
-    store = CallStore(session_factory)
-    services = ServiceFactory(
-        store=store,
-        home_store=HomeStore(session_factory),
-        clock=clock,
-        join_urls=provider_from_settings(settings),
-        admins=AdminCache(),
-        lease=timedelta(seconds=settings.action_lease_seconds),
+        if settings.oauth
+        else None
     )
-    installs = _installation_store(settings, session_factory)
+    return AppParts(
+        settings=settings,
+        engine=engine,
+        services=ServiceFactory(
+            store=CallStore(session_factory),
+            home_store=HomeStore(session_factory),
+            clock=clock,
+            join_urls=provider_from_settings(settings),
+            admins=AdminCache(),
+            lease=timedelta(seconds=settings.action_lease_seconds),
+        ),
+        installs=installs,
+        clients=WorkspaceClients(
+            base_url=settings.slack_api_url, bot_token=settings.bot_token, installs=installs
+        ),
+    )
+
+
+def build_bolt_app(parts: AppParts) -> App:
+    settings, services = parts.settings, parts.services
     app = App(
-        client=make_web_client(token=settings.bot_token, base_url=settings.slack_api_url),
+        client=parts.clients.app_client(),
         signing_secret=settings.signing_secret,
-        installation_store=installs,
-        oauth_settings=_oauth_settings(settings, installs, session_factory),
+        installation_store=parts.installs,
+        oauth_settings=_oauth_settings(parts),
         # Ack first, work after: listeners run on this pool once Slack has its answer.
         process_before_response=False,
         listener_executor=ThreadPoolExecutor(
@@ -89,36 +89,39 @@ def build_bolt_app(
 
     @app.middleware
     def attach_services(context: BoltContext, next) -> None:  # noqa: A002 (Bolt's name)
-        services.attach(context)
+        calls = services.call_service(context.client)
+        context["calls"], context["home"] = calls, calls.homes
         next()
 
-    register_listeners(app, uninstalls=Uninstalls(store=store, installs=installs, clock=clock))
+    register_listeners(
+        app,
+        uninstalls=Uninstalls(store=services.store, installs=parts.installs, clock=services.clock),
+    )
     return app
 
 
-def _installation_store(
-    settings: Settings, session_factory: sessionmaker[Session]
-) -> InstallationStore | None:
-    if settings.oauth is None:
-        return None
-    return installation_store(
-        client_id=settings.oauth.client_id,
-        engine=session_factory.kw["bind"],
-        encryption_key=settings.oauth.encryption_key,
+def build_reconciler(parts: AppParts) -> Reconciler:
+    return Reconciler(
+        store=parts.services.store,
+        services=parts.services,
+        clients=parts.clients,
+        clock=parts.services.clock,
+        lock=PassLock(parts.engine),
+        max_call=timedelta(seconds=parts.settings.max_call_seconds),
+        empty_grace=timedelta(seconds=parts.settings.empty_grace_seconds),
     )
 
 
-def _oauth_settings(
-    settings: Settings, installs: InstallationStore | None, session_factory: sessionmaker[Session]
-) -> OAuthSettings | None:
-    if settings.oauth is None or installs is None:
+def _oauth_settings(parts: AppParts) -> OAuthSettings | None:
+    oauth = parts.settings.oauth
+    if oauth is None or parts.installs is None:
         return None
     return OAuthSettings(
-        client_id=settings.oauth.client_id,
-        client_secret=settings.oauth.client_secret,
+        client_id=oauth.client_id,
+        client_secret=oauth.client_secret,
         scopes=list(BOT_SCOPES),
-        installation_store=installs,
-        state_store=oauth_state_store(session_factory.kw["bind"]),
+        installation_store=parts.installs,
+        state_store=oauth_state_store(parts.engine),
         install_path=INSTALL_PATH,
         redirect_uri_path=REDIRECT_PATH,
     )

@@ -14,11 +14,12 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from calls_app.bolt_app import build_bolt_app
+from calls_app.bolt_app import AppParts, build_bolt_app, build_parts, build_reconciler
 from calls_app.clock import Clock, utc_now
 from calls_app.config import Settings, load_settings
-from calls_app.db import make_engine, make_session_factory
+from calls_app.db import make_engine
 from calls_app.logging_setup import configure_logging
+from calls_app.reconciler import ReconcilerThread
 from calls_app.slack_gateway import make_web_client
 from calls_app.web import SlackWsgiApp
 
@@ -88,18 +89,41 @@ def database_ok(engine: Engine) -> bool:
 def build_wsgi_app(
     settings: Settings, engine: Engine | None = None, *, clock: Clock = utc_now
 ) -> SlackWsgiApp:
-    engine = engine or make_engine(settings.database_url)
-    bolt_app = build_bolt_app(settings, make_session_factory(engine), clock=clock)
-    return SlackWsgiApp(
-        bolt_app, signing_secret=settings.signing_secret, database_ok=lambda: database_ok(engine)
+    """The WSGI app alone (no background reconciler): what tests serve."""
+    return _wsgi_app(
+        build_parts(settings, engine or make_engine(settings.database_url), clock=clock)
     )
+
+
+def _wsgi_app(parts: AppParts) -> SlackWsgiApp:
+    engine = parts.engine
+    return SlackWsgiApp(
+        build_bolt_app(parts),
+        signing_secret=parts.settings.signing_secret,
+        database_ok=lambda: database_ok(engine),
+    )
+
+
+def production_wsgi_app(settings: Settings) -> SlackWsgiApp:
+    """The app as served: the WSGI app, and this process's background reconciler."""
+    configure_logging(settings.log_level, settings.secrets)
+    parts = build_parts(settings, make_engine(settings.database_url))
+    start_reconciler(parts)
+    return _wsgi_app(parts)
+
+
+def start_reconciler(parts: AppParts) -> ReconcilerThread | None:
+    interval = parts.settings.reconcile_interval_seconds
+    if interval == 0:
+        return None
+    thread = ReconcilerThread(build_reconciler(parts), interval)
+    thread.start()
+    return thread
 
 
 def wsgi_app_from_env() -> SlackWsgiApp:
     """For any WSGI server: `gunicorn 'calls_app.runtime:wsgi_app_from_env()'`."""
-    settings = load_settings()
-    configure_logging(settings.log_level, settings.secrets)
-    return build_wsgi_app(settings)
+    return production_wsgi_app(load_settings())
 
 
 class GunicornServer(BaseApplication):
@@ -124,17 +148,16 @@ class GunicornServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> SlackWsgiApp:
-        configure_logging(self._settings.log_level, self._settings.secrets)
-        return build_wsgi_app(self._settings)
+        return production_wsgi_app(self._settings)
 
 
 def serve(settings: Settings) -> None:
     if settings.app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        engine = make_engine(settings.database_url)
-        app = build_bolt_app(settings, make_session_factory(engine))
+        parts = build_parts(settings, make_engine(settings.database_url))
+        start_reconciler(parts)
         log.info("connecting to Slack in Socket Mode")
-        SocketModeHandler(app, settings.app_token).start()
+        SocketModeHandler(build_bolt_app(parts), settings.app_token).start()
         return
     GunicornServer(settings).run()

@@ -31,7 +31,7 @@ from calls_app.home import HomeService
 from calls_app.models import Call, CallState, EndReason
 from calls_app.permissions import AdminCache, may_host
 from calls_app.providers import JoinUrlProvider
-from calls_app.slack_gateway import SlackGateway
+from calls_app.slack_gateway import SlackCallInfo, SlackGateway
 from calls_app.store import CallStore, NewCall, whole_seconds
 from calls_app.text import truncate
 
@@ -74,7 +74,7 @@ class CallService:
         lease: timedelta,
         homes: HomeService,
     ) -> None:
-        self._homes = homes
+        self.homes = homes
         self._store = store
         self._slack = slack
         self._clock = clock
@@ -135,10 +135,17 @@ class CallService:
             call.id, slack_call_id=call.slack_call_id, creator=actor.user_id, at=started_at
         )
         call.state = CallState.ACTIVE
+        self._post_call_message(call)
+        invited, not_invited = self._invite(call, invitees)
+        self.homes.refresh(call, also=actor.user_id)
+        return StartedCall(call=call, invited=invited, not_invited=not_invited)
+
+    def _post_call_message(self, call: Call) -> None:
+        """Show the registered call in its channel, or withdraw it if that can't be done."""
         message = blocks.live_call_message(call)
         try:
             channel, ts = self._slack.post_message(
-                channel=channel_id, text=message.text, blocks=message.blocks
+                channel=call.channel_id, text=message.text, blocks=message.blocks
             )
         except SlackFailure as failure:
             self._withdraw_unposted(call)
@@ -147,9 +154,15 @@ class CallService:
             raise
         self._store.set_message(call.id, channel_id=channel, ts=ts)
         call.message_channel_id, call.message_ts = channel, ts
-        invited, not_invited = self._invite(call, invitees)
-        self._homes.refresh(call, also=actor.user_id)
-        return StartedCall(call=call, invited=invited, not_invited=not_invited)
+
+    def post_pending_message(self, call: Call) -> bool:
+        """A call registered in Slack whose message was never posted (its starter crashed):
+        post it now. False if another process is already at it."""
+        if not self._store.claim_posting(call.id, now=self._clock(), lease=self._lease):
+            return False
+        self._post_call_message(call)
+        self.homes.refresh(call, also=call.created_by)
+        return True
 
     def _withdraw_unposted(self, call: Call) -> None:
         """Nobody can see a call whose message failed: end it in Slack so it doesn't linger."""
@@ -193,21 +206,64 @@ class CallService:
             if current is not None and current.state == CallState.ENDED:
                 raise CallAlreadyEnded(call.title)
             raise CallBeingEnded(call.title)
-        claimed = self._store.get(team_id=actor.team_id, call_id=call.id)
+        return self._finish_end(call, also=actor.user_id)
+
+    def end_automatically(self, call: Call, reason: EndReason) -> Call | None:
+        """End on the app's own authority (a limit, or an end a crash interrupted); None if
+        someone else holds the call's lease."""
+        if not self._store.claim_ending(
+            call.id, by=None, reason=reason, now=self._clock(), lease=self._lease
+        ):
+            return None
+        return self._finish_end(call, also=call.created_by)
+
+    def record_ended_in_slack(self, call: Call) -> Call | None:
+        """Slack has the call ended already: follow it, without telling Slack again."""
+        if not self._store.claim_ending(
+            call.id, by=None, reason=EndReason.SLACK, now=self._clock(), lease=self._lease
+        ):
+            return None
+        return self._finish_end(call, also=call.created_by, tell_slack=False)
+
+    def _finish_end(self, call: Call, *, also: str, tell_slack: bool = True) -> Call:
+        """With the lease held: calls.end, then the record, the message and Homes."""
+        claimed = self._store.get(team_id=call.team_id, call_id=call.id)
         assert claimed is not None and claimed.ended_at is not None
         assert claimed.slack_call_id is not None
-        try:
-            self._slack.end_call(
-                claimed.slack_call_id,
-                duration_seconds=whole_seconds(claimed.ended_at - claimed.started_at),
-            )
-        except SlackFailure:
-            self._store.release_ending(call.id)
-            raise
+        if tell_slack:
+            try:
+                self._slack.end_call(
+                    claimed.slack_call_id,
+                    duration_seconds=whole_seconds(claimed.ended_at - claimed.started_at),
+                )
+            except SlackFailure:
+                self._store.release_ending(call.id)
+                raise
         ended = self._store.mark_ended(call.id)
         self._show(ended, blocks.ended_call_message(ended))
-        self._homes.refresh(ended, also=actor.user_id)
+        self.homes.refresh(ended, also=also)
         return ended
+
+    def slack_call_info(self, call: Call) -> SlackCallInfo | None:
+        """What Slack says of the call; None if Slack doesn't know it."""
+        assert call.slack_call_id is not None
+        try:
+            return self._slack.call_info(call.slack_call_id)
+        except SlackFailure as failure:
+            if failure.error == "invalid_call_id":
+                return None
+            raise
+
+    def sync_participants(self, call: Call, in_slack: Sequence[str]) -> tuple[int, int]:
+        """Make Slack's list of who is in the call match ours; returns (added, removed)."""
+        assert call.slack_call_id is not None
+        ours = set(self._store.present_user_ids(call.id))
+        missing, extra = ours - set(in_slack), set(in_slack) - ours
+        for user in sorted(missing):
+            self._slack.add_participant(call.slack_call_id, user)
+        for user in sorted(extra):
+            self._slack.remove_participant(call.slack_call_id, user)
+        return len(missing), len(extra)
 
     # -- participants --------------------------------------------------------------------------
 
@@ -228,7 +284,7 @@ class CallService:
             if failure.error == "inactive_call":
                 raise CallAlreadyEnded(call.title) from None
             raise
-        self._homes.refresh(call, also=actor.user_id)
+        self.homes.refresh(call, also=actor.user_id)
         return JoinedCall(call=call, already_in=False)
 
     def leave(
@@ -245,7 +301,7 @@ class CallService:
         except SlackFailure:
             self._store.undo_leave(call.id, user_id=actor.user_id, left_at=left_at)
             raise
-        self._homes.refresh(call, also=actor.user_id)
+        self.homes.refresh(call, also=actor.user_id)
         return call
 
     # -- rename --------------------------------------------------------------------------------
@@ -288,7 +344,7 @@ class CallService:
         self._store.set_title(call.id, title)
         call.title = title
         self._show(call, blocks.live_call_message(call))
-        self._homes.refresh(call, also=actor.user_id)
+        self.homes.refresh(call, also=actor.user_id)
         return call
 
     # -- status --------------------------------------------------------------------------------

@@ -135,6 +135,7 @@ class SlackCallInfo:
     created_by: str | None
     date_start: datetime | None
     users: list[Person]
+    ended: bool
 
 
 class SlackGateway:
@@ -199,6 +200,7 @@ class SlackGateway:
             title=str(call.get("title") or ""),
             created_by=call.get("created_by"),
             date_start=datetime.fromtimestamp(int(started), UTC) if started else None,
+            ended=bool(call.get("date_end")),
             users=[
                 Person(slack_id=u.get("slack_id"), name=u.get("display_name"))
                 for u in call.get("users", [])

@@ -114,7 +114,8 @@ class CallStore:
             session.execute(
                 update(Call)
                 .where(Call.id == call_id)
-                .values(slack_call_id=slack_call_id, state=CallState.ACTIVE, lease_expires_at=None)
+                # The start's lease stays until the message is posted (set_message ends it).
+                .values(slack_call_id=slack_call_id, state=CallState.ACTIVE)
             )
             session.add(Participant(call_id=call_id, slack_user_id=creator, joined_at=at))
 
@@ -136,8 +137,24 @@ class CallStore:
             session.execute(
                 update(Call)
                 .where(Call.id == call_id)
-                .values(message_channel_id=channel_id, message_ts=ts)
+                .values(message_channel_id=channel_id, message_ts=ts, lease_expires_at=None)
             )
+
+    def claim_posting(self, call_id: int, *, now: datetime, lease: timedelta) -> bool:
+        """Take over posting the message of a call whose starter's lease ran out."""
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(Call)
+                .where(
+                    Call.id == call_id,
+                    Call.state == CallState.ACTIVE,
+                    Call.message_ts.is_(None),
+                    Call.lease_expires_at < now,
+                )
+                .values(lease_expires_at=now + lease)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
 
     # -- ending --------------------------------------------------------------------------------
 
@@ -238,6 +255,60 @@ class CallStore:
             update(Participant).where(Participant.call_id == call_id).values(call_ended_at=ended_at)
         )
 
+    # -- what the reconciler looks for --------------------------------------------------------
+
+    def reconcile_candidates(
+        self, *, now: datetime, max_age: timedelta, empty_grace: timedelta, limit: int
+    ) -> ReconcileCandidates:
+        """Calls that need the app to act by itself, each list oldest first and LIMITed."""
+        lease_over = and_(Call.lease_expires_at.is_not(None), Call.lease_expires_at < now)
+        present = select(Participant.id).where(
+            Participant.call_id == Call.id, Participant.left_at.is_(None)
+        )
+        last_left = (
+            select(func.max(Participant.left_at))
+            .where(Participant.call_id == Call.id)
+            .scalar_subquery()
+        )
+        active = Call.state == CallState.ACTIVE
+        with self._sessions() as session:
+
+            def calls_where(*conditions: object) -> list[Call]:
+                return list(
+                    session.scalars(
+                        select(Call).where(*conditions).order_by(Call.started_at).limit(limit)
+                    )
+                )
+
+            return ReconcileCandidates(
+                stuck_starting=calls_where(Call.state == CallState.STARTING, lease_over),
+                unposted=calls_where(active, Call.message_ts.is_(None), lease_over),
+                interrupted_ends=calls_where(Call.state == CallState.ENDING, lease_over),
+                overlong=calls_where(active, Call.started_at < now - max_age),
+                empty=calls_where(
+                    active,
+                    Call.message_ts.is_not(None),
+                    ~present.exists(),
+                    last_left < now - empty_grace,
+                ),
+                live=calls_where(active, Call.message_ts.is_not(None)),
+            )
+
+    def abandon_start(self, call_id: int, *, now: datetime) -> bool:
+        """A start whose process died before Slack answered: nothing to show, so it failed."""
+        with self._sessions.begin() as session:
+            result = session.execute(
+                update(Call)
+                .where(
+                    Call.id == call_id,
+                    Call.state == CallState.STARTING,
+                    Call.lease_expires_at < now,
+                )
+                .values(state=CallState.FAILED, ended_at=now, lease_expires_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
     # -- renaming ------------------------------------------------------------------------------
 
     def set_title(self, call_id: int, title: str) -> None:
@@ -307,6 +378,16 @@ class CallStore:
                 )
                 .values(left_at=None)
             )
+
+
+@dataclass(frozen=True)
+class ReconcileCandidates:
+    stuck_starting: list[Call]
+    unposted: list[Call]
+    interrupted_ends: list[Call]
+    overlong: list[Call]
+    empty: list[Call]
+    live: list[Call]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,159 @@
+"""The reconciler: the app acting by itself to keep Slack and the database in step.
+
+Safe to run in every instance at once: every action first claims its call with a conditional
+update (the same leases requests use), and on PostgreSQL an advisory lock lets one instance
+make a pass at a time. On SQLite, one process serves, so it simply runs there.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine, text
+
+from calls_app.clock import Clock
+from calls_app.errors import CallsError
+from calls_app.models import Call, EndReason
+from calls_app.service import CallService
+from calls_app.store import CallStore
+from calls_app.wiring import ServiceFactory, WorkspaceClients
+
+log = logging.getLogger(__name__)
+
+PASS_LIMIT = 200  # calls per rule per pass: a backlog is worked off over several passes
+_ADVISORY_LOCK_KEY = 0x63616C6C  # "call"
+
+
+class PassLock:
+    """One reconciler pass at a time across every instance sharing the database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._local = threading.Lock()
+
+    @contextmanager
+    def held(self) -> Iterator[bool]:
+        if not self._local.acquire(blocking=False):
+            yield False
+            return
+        try:
+            if self._engine.dialect.name != "postgresql":
+                yield True
+                return
+            with self._engine.connect() as connection:
+                key = {"key": _ADVISORY_LOCK_KEY}
+                got = connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), key)
+                try:
+                    yield bool(got)
+                finally:
+                    if got:
+                        connection.scalar(text("SELECT pg_advisory_unlock(:key)"), key)
+                    connection.commit()
+        finally:
+            self._local.release()
+
+
+@dataclass
+class Reconciler:
+    store: CallStore
+    services: ServiceFactory
+    clients: WorkspaceClients
+    clock: Clock
+    lock: PassLock
+    max_call: timedelta
+    empty_grace: timedelta
+
+    def run_once(self) -> Counter[str]:
+        """One pass over every rule; returns what it did, by rule."""
+        done: Counter[str] = Counter()
+        with self.lock.held() as mine:
+            if not mine:
+                done["skipped: another instance is reconciling"] += 1
+                return done
+            now = self.clock()
+            found = self.store.reconcile_candidates(
+                now=now, max_age=self.max_call, empty_grace=self.empty_grace, limit=PASS_LIMIT
+            )
+            for call in found.stuck_starting:
+                if self.store.abandon_start(call.id, now=now):
+                    done["abandoned starts"] += 1
+            self._each(found.unposted, "posted messages", done, CallService.post_pending_message)
+            self._each(
+                found.interrupted_ends,
+                "finished ends",
+                done,
+                lambda service, call: service.end_automatically(call, EndReason.PERSON),
+            )
+            self._each(
+                found.overlong,
+                "ended over the time limit",
+                done,
+                lambda service, call: service.end_automatically(call, EndReason.MAX_DURATION),
+            )
+            overlong = {c.id for c in found.overlong}
+            empty = [c for c in found.empty if c.id not in overlong]
+            handled = overlong | {c.id for c in empty}
+            self._each(
+                empty,
+                "ended when empty",
+                done,
+                lambda service, call: service.end_automatically(call, EndReason.EMPTY),
+            )
+            self._each(
+                [c for c in found.live if c.id not in handled],
+                "repaired drift",
+                done,
+                _repair_drift,
+            )
+        return done
+
+    def _each(self, calls: list[Call], what: str, done: Counter[str], act) -> None:
+        for call in calls:
+            client = self.clients.for_team(team_id=call.team_id, enterprise_id=call.enterprise_id)
+            if client is None:
+                continue  # the workspace is gone; its uninstall closes its calls
+            try:
+                if act(self.services.call_service(client), call):
+                    done[what] += 1
+            except CallsError as error:
+                log.warning("reconciler: call %s (%s): %s", call.id, what, error)
+
+
+def _repair_drift(service: CallService, call: Call) -> bool:
+    """Follow Slack where it ended the call; make Slack's participants match ours."""
+    info = service.slack_call_info(call)
+    if info is None or info.ended:
+        return service.record_ended_in_slack(call) is not None
+    added, removed = service.sync_participants(
+        call, [person.slack_id for person in info.users if person.slack_id]
+    )
+    return bool(added or removed)
+
+
+class ReconcilerThread(threading.Thread):
+    """Runs a pass every `interval` until stopped; a failed pass is logged, never fatal."""
+
+    def __init__(self, reconciler: Reconciler, interval: float) -> None:
+        super().__init__(name="reconciler", daemon=True)
+        self._reconciler = reconciler
+        self._interval = interval
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(self._interval):
+            try:
+                done = self._reconciler.run_once()
+            except Exception:
+                log.exception("reconciler pass failed")
+                continue
+            if done:
+                log.info("reconciler: %s", dict(done))
+
+    def stop(self) -> None:
+        self._stopped.set()

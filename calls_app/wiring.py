@@ -1,0 +1,66 @@
+"""Building the services for one workspace's Slack client: used per request by Bolt's
+middleware and per call by the reconciler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store import InstallationStore
+
+from calls_app.clock import Clock
+from calls_app.home import HomeService
+from calls_app.permissions import AdminCache
+from calls_app.providers import JoinUrlProvider
+from calls_app.service import CallService
+from calls_app.slack_gateway import SlackGateway, make_web_client
+from calls_app.store import CallStore, HomeStore
+
+
+@dataclass
+class ServiceFactory:
+    """The services around a Slack client, so a per-workspace token reaches Slack without
+    the services knowing about tokens."""
+
+    store: CallStore
+    home_store: HomeStore
+    clock: Clock
+    join_urls: JoinUrlProvider
+    admins: AdminCache
+    lease: timedelta
+
+    def call_service(self, client: WebClient) -> CallService:
+        slack = SlackGateway(client)
+        return CallService(
+            store=self.store,
+            slack=slack,
+            clock=self.clock,
+            join_urls=self.join_urls,
+            admins=self.admins,
+            lease=self.lease,
+            homes=HomeService(
+                store=self.home_store, slack=slack, clock=self.clock, admins=self.admins
+            ),
+        )
+
+
+@dataclass
+class WorkspaceClients:
+    """A Web API client for a workspace, outside any request: the one bot token, or the
+    workspace's own from the installation store (None once it uninstalled)."""
+
+    base_url: str
+    bot_token: str | None
+    installs: InstallationStore | None
+
+    def app_client(self) -> WebClient:
+        """Bolt's own client: the bot token, or none (each request brings its workspace's)."""
+        return make_web_client(token=self.bot_token, base_url=self.base_url)
+
+    def for_team(self, *, team_id: str, enterprise_id: str | None) -> WebClient | None:
+        token = self.bot_token
+        if self.installs is not None:
+            bot = self.installs.find_bot(enterprise_id=enterprise_id, team_id=team_id)
+            token = bot.bot_token if bot else None
+        return make_web_client(token=token, base_url=self.base_url) if token else None
