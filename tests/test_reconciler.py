@@ -1,0 +1,219 @@
+"""The reconciler, rule by rule, with the app's clock moved by the test; and its CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from slack_sdk import WebClient
+
+from calls_app.bolt_app import build_parts, build_reconciler
+from calls_app.config import load_settings
+from calls_app.db import make_session_factory
+from calls_app.models import CallState, EndReason
+from calls_app.store import CallStore, NewCall
+from tests.conftest import ALICE, BOB, CAROL, GENERAL, app_env
+
+ROOT = Path(__file__).resolve().parent.parent
+LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture
+def new_reconciler(running_app, database_url):
+    """A reconciler over the running app's database, as another instance would run it."""
+    settings = load_settings(
+        app_env(running_app.fake, database_url, CALLS_MAX_DURATION="12h", CALLS_EMPTY_GRACE="5m")
+    )
+    return lambda: build_reconciler(
+        build_parts(settings, running_app.db.engine, clock=running_app.clock)
+    )
+
+
+@pytest.fixture
+def reconcile(new_reconciler):
+    """One pass, as the background thread makes it."""
+    return new_reconciler().run_once
+
+
+def slack_client(app) -> WebClient:
+    """Slack itself, acting on its own (a user in Slack's UI, another app): no retries."""
+    return WebClient(token=app.fake.bot_token, base_url=app.fake.base_url, retry_handlers=[])
+
+
+def test_a_call_past_the_time_limit_is_ended_and_says_so(running_app, reconcile):
+    app = running_app
+    call = app.start_call("start Forgotten")
+    app.clock.advance(hours=11, minutes=59)
+    assert reconcile() == {}
+    app.clock.advance(minutes=1, seconds=1)
+    assert reconcile() == {"ended over the time limit": 1}
+    (ended,) = app.sent("calls.end")
+    assert (ended["id"], ended["duration"]) == (call.slack_call_id, 12 * 3600 + 1)
+    stored = app.db.call(call.id)
+    assert (stored.state, stored.end_reason, stored.ended_by) == (
+        CallState.ENDED,
+        EndReason.MAX_DURATION,
+        None,
+    )
+    context = app.fake.messages[0].blocks[-1]["elements"][0]["text"]
+    assert context.startswith("Ended automatically: it reached the longest a call may run.")
+    assert reconcile() == {}  # once
+
+
+def test_a_call_everyone_left_ends_after_the_grace_period(running_app, reconcile):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.command("join", user=BOB)
+    app.command("leave", user=BOB)
+    app.clock.advance(minutes=10)
+    assert reconcile() == {}  # Alice is still in it
+    app.command("leave", user=ALICE)
+    app.clock.advance(minutes=4, seconds=59)
+    assert reconcile() == {}
+    app.clock.advance(seconds=2)
+    assert reconcile() == {"ended when empty": 1}
+    stored = app.db.call(call.id)
+    assert (stored.state, stored.end_reason) == (CallState.ENDED, EndReason.EMPTY)
+    assert "after everyone left" in app.fake.messages[0].blocks[-1]["elements"][0]["text"]
+
+
+def test_an_end_interrupted_by_a_crash_is_finished_once_its_lease_runs_out(running_app, reconcile):
+    app = running_app
+    call = app.start_call("start Standup")
+    store = build_store(app)
+    # The process that pressed End died right after claiming the call: calls.end never sent.
+    assert store.claim_ending(
+        call.id, by=BOB, reason=EndReason.PERSON, now=app.clock(), lease=LEASE
+    )
+    assert reconcile() == {}
+    app.clock.advance(seconds=61)
+    assert reconcile() == {"finished ends": 1}
+    assert len(app.sent("calls.end")) == 1
+    stored = app.db.call(call.id)
+    assert (stored.state, stored.ended_by, stored.end_reason) == (
+        CallState.ENDED,
+        BOB,
+        EndReason.PERSON,
+    )
+    assert stored.duration_seconds == 0  # counted to when End was pressed, not to recovery
+
+
+def test_a_registered_call_whose_message_was_never_posted_gets_it(running_app, reconcile):
+    app = running_app
+    store = build_store(app)
+    now = app.clock()
+    # A start that died between calls.add and chat.postMessage.
+    call = store.create_starting(
+        NewCall(
+            team_id="T0001",
+            enterprise_id=None,
+            channel_id=GENERAL,
+            title="Orphan",
+            join_url="https://meet.example.org/orphan",
+            created_by=ALICE,
+            started_at=now,
+        ),
+        lease_until=now + LEASE,
+    )
+    slack_id = slack_client(app).calls_add(
+        external_unique_id=call.external_unique_id,
+        join_url=call.join_url,
+        created_by=ALICE,
+        title="Orphan",
+        users=[{"slack_id": ALICE}],
+    )["call"]["id"]
+    store.mark_registered(call.id, slack_call_id=slack_id, creator=ALICE, at=now)
+    assert reconcile() == {}  # its starter may still be at it
+    app.clock.advance(seconds=61)
+    assert reconcile() == {"posted messages": 1}
+    (posted,) = app.sent("chat.postMessage")
+    assert posted["blocks"][0] == {"type": "call", "call_id": slack_id}
+    stored = app.db.call(call.id)
+    assert stored.message_ts == app.fake.messages[0].ts
+    assert reconcile() == {}
+
+
+def test_a_start_that_never_reached_slack_is_marked_failed(running_app, reconcile):
+    app = running_app
+    store = build_store(app)
+    now = app.clock()
+    call = store.create_starting(
+        NewCall("T0001", None, GENERAL, "Ghost", "https://x.example/g", ALICE, now),
+        lease_until=now + LEASE,
+    )
+    assert reconcile() == {}
+    app.clock.advance(seconds=61)
+    assert reconcile() == {"abandoned starts": 1}
+    assert app.db.call(call.id).state == CallState.FAILED
+    assert [r.method for r in app.fake.requests if r.method != "auth.test"] == []
+
+
+def test_a_call_ended_in_slack_is_ended_here_without_another_calls_end(running_app, reconcile):
+    app = running_app
+    call = app.start_call("start Standup")
+    slack_client(app).calls_end(id=call.slack_call_id, duration=30)
+    assert reconcile() == {"repaired drift": 1}
+    assert len(app.fake.attempts_to("calls.end")) == 1  # only Slack's own
+    stored = app.db.call(call.id)
+    assert (stored.state, stored.end_reason) == (CallState.ENDED, EndReason.SLACK)
+    assert "Ended in Slack" in app.fake.messages[0].blocks[-1]["elements"][0]["text"]
+
+
+def test_participants_drift_is_repaired_to_match_the_database(running_app, reconcile):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.command("join", user=BOB)
+    slack = slack_client(app)
+    slack.calls_participants_remove(id=call.slack_call_id, users=[{"slack_id": BOB}])
+    slack.calls_participants_add(id=call.slack_call_id, users=[{"slack_id": CAROL}])
+    assert reconcile() == {"repaired drift": 1}
+    assert app.fake.calls[call.slack_call_id].users == [{"slack_id": ALICE}, {"slack_id": BOB}]
+    assert reconcile() == {}  # nothing left to repair
+
+
+def test_instances_reconciling_at_once_end_a_call_once(running_app, new_reconciler):
+    app = running_app
+    app.start_call("start Forgotten")
+    app.clock.advance(hours=13)
+    app.fake.fail_next("calls.end", delay=0.3)
+    instances = [new_reconciler() for _ in range(4)]  # each with its own pass lock
+    results = []
+    threads = [threading.Thread(target=lambda r=r: results.append(r.run_once())) for r in instances]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert len(results) == 4
+    assert len(app.fake.attempts_to("calls.end")) == 1
+    assert sum(r.get("ended over the time limit", 0) for r in results) == 1
+
+
+def test_the_command_line_runs_one_pass(running_app, database_url):
+    app = running_app
+    call = app.start_call("start Forgotten")
+    env = {
+        **os.environ,
+        **app_env(app.fake, database_url, CALLS_MAX_DURATION="1s"),
+    }
+    time.sleep(1.1)  # the CLI reads the real clock: let the call pass its 1 s limit
+    done = subprocess.run(
+        [sys.executable, "-m", "calls_app", "reconcile"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ended over the time limit: 1" in done.stdout
+    assert app.db.call(call.id).state == CallState.ENDED
+
+
+def build_store(app) -> CallStore:
+    return CallStore(make_session_factory(app.db.engine))
