@@ -8,6 +8,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from socketserver import ThreadingMixIn
@@ -216,9 +217,12 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def running_app(fake_slack: FakeSlack, database_url: URL, clock: FakeClock) -> Iterator[RunningApp]:
-    settings = load_settings(app_env(fake_slack, database_url))
+@contextmanager
+def serve_app(
+    fake: FakeSlack, database_url: URL, clock: FakeClock, env: dict[str, str]
+) -> Iterator[RunningApp]:
+    """The real WSGI app, built from `env` as `python app.py` would, served on loopback."""
+    settings = load_settings(env)
     engine = make_engine(settings.database_url)
     wsgi_app = build_wsgi_app(settings, engine, clock=clock)
     server = make_server(
@@ -227,13 +231,21 @@ def running_app(fake_slack: FakeSlack, database_url: URL, clock: FakeClock) -> I
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{server.server_port}"
-    yield RunningApp(
-        slack=SlackDriver(f"{base_url}/slack/events", fake_slack.new_response_url),
-        fake=fake_slack,
-        db=Database(engine),
-        clock=clock,
-        base_url=base_url,
-    )
-    server.shutdown()
-    server.server_close()
-    engine.dispose()
+    try:
+        yield RunningApp(
+            slack=SlackDriver(f"{base_url}/slack/events", fake.new_response_url),
+            fake=fake,
+            db=Database(engine),
+            clock=clock,
+            base_url=base_url,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        engine.dispose()
+
+
+@pytest.fixture
+def running_app(fake_slack: FakeSlack, database_url: URL, clock: FakeClock) -> Iterator[RunningApp]:
+    with serve_app(fake_slack, database_url, clock, app_env(fake_slack, database_url)) as app:
+        yield app

@@ -1,0 +1,163 @@
+"""Multi-workspace installs: Slack's OAuth flow, requests served with each workspace's own
+token, uninstalls, and tokens encrypted at rest."""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+
+from calls_app.installations import BOT_SCOPES, BOTS_TABLE, INSTALLATIONS_TABLE
+from calls_app.models import CallState, EndReason
+from tests.conftest import ALICE, GENERAL, RunningApp, app_env, reply_text, serve_app
+from tests.fake_slack import FakeSlack
+
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "oauth-client-secret-abcdef"
+TEAM_A, TEAM_B = "T0AAAAAAA", "T0BBBBBBB"
+TOKEN_A, TOKEN_B = "xoxb-team-a-000000000000", "xoxb-team-b-111111111111"
+BOB_B = "U0BOBINB01"  # a person in workspace B
+CHANNEL_B = "C0CHANNELB"
+
+
+@pytest.fixture
+def oauth_fake() -> Iterator[FakeSlack]:
+    fake = FakeSlack(client_id=CLIENT_ID, client_secret=CLIENT_SECRET).start()
+    for team, token in ((TEAM_A, TOKEN_A), (TEAM_B, TOKEN_B)):
+        fake.add_team(team, bot_token="xoxb-unused-" + team)  # the workspace exists in Slack
+        fake.set_oauth_code(
+            f"code-{team}", team_id=team, bot_token=token, scope=",".join(BOT_SCOPES)
+        )
+    fake.add_user(ALICE, team_id=TEAM_A)
+    fake.add_channel(GENERAL, name="general", team_id=TEAM_A)
+    fake.add_user(BOB_B, team_id=TEAM_B)
+    fake.add_channel(CHANNEL_B, name="random", team_id=TEAM_B)
+    yield fake
+    fake.stop()
+
+
+def oauth_env(fake: FakeSlack, database_url, **extra: str) -> dict[str, str]:
+    env = app_env(fake, database_url, SLACK_CLIENT_ID=CLIENT_ID, SLACK_CLIENT_SECRET=CLIENT_SECRET)
+    del env["SLACK_BOT_TOKEN"]
+    return {**env, **extra}
+
+
+@pytest.fixture
+def oauth_app(oauth_fake, database_url, clock) -> Iterator[RunningApp]:
+    with serve_app(oauth_fake, database_url, clock, oauth_env(oauth_fake, database_url)) as app:
+        yield app
+
+
+def install(app: RunningApp, team: str) -> str:
+    """The whole install flow as a browser goes through it; returns the success page."""
+    with urllib.request.urlopen(app.base_url + "/slack/install", timeout=10) as response:
+        page = response.read().decode()
+        cookie = response.headers["Set-Cookie"].split(";")[0]
+    authorize = re.search(r'href="(https://slack\.com/oauth/v2/authorize\?[^"]+)"', page)
+    assert authorize, page
+    url = authorize.group(1).replace("&amp;", "&")
+    assert f"client_id={CLIENT_ID}" in url
+    assert "scope=" + ",".join(BOT_SCOPES) + "&" in url
+    state = re.search(r"state=([^&]+)", url).group(1)
+    callback = urllib.request.Request(
+        f"{app.base_url}/slack/oauth_redirect?code=code-{team}&state={state}",
+        headers={"Cookie": cookie},
+    )
+    with urllib.request.urlopen(callback, timeout=10) as response:
+        assert response.status == 200
+        return response.read().decode()
+
+
+def stored_bot_tokens(app: RunningApp) -> dict[str, str]:
+    with app.db.engine.connect() as connection:
+        rows = connection.execute(select(BOTS_TABLE.c.team_id, BOTS_TABLE.c.bot_token)).all()
+    return dict(rows)
+
+
+def test_installing_exchanges_the_code_and_stores_the_workspace(oauth_app):
+    app = oauth_app
+    install(app, TEAM_A)
+    (exchange,) = app.fake.calls_to("oauth.v2.access")
+    assert exchange["code"] == f"code-{TEAM_A}"
+    assert stored_bot_tokens(app) == {TEAM_A: TOKEN_A}  # stored as slack-sdk stores it
+    with app.db.engine.connect() as connection:
+        assert connection.execute(select(INSTALLATIONS_TABLE.c.team_id)).scalars().all() == [TEAM_A]
+
+
+def test_a_state_not_issued_by_the_app_is_refused(oauth_app):
+    app = oauth_app
+    request = urllib.request.Request(
+        f"{app.base_url}/slack/oauth_redirect?code=code-{TEAM_A}&state=forged",
+        headers={"Cookie": "slack-app-oauth-state=forged"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 401  # Bolt: the state is not one it issued
+    assert app.fake.calls_to("oauth.v2.access") == []
+    assert stored_bot_tokens(app) == {}
+
+
+def test_requests_are_served_with_their_own_workspaces_token(oauth_app):
+    app = oauth_app
+    install(app, TEAM_A)
+    install(app, TEAM_B)
+    call_a = app.start_call("start Alpha", user=ALICE, team_id=TEAM_A)
+    call_b = app.start_call("start Beta", user=BOB_B, team_id=TEAM_B, channel=CHANNEL_B)
+    tokens = {r.args["title"]: r.token for r in app.fake.attempts_to("calls.add")}
+    assert tokens == {"Alpha": TOKEN_A, "Beta": TOKEN_B}
+    assert (call_a.team_id, call_b.team_id) == (TEAM_A, TEAM_B)
+    # Workspace B sees nothing of workspace A's call, even by its id.
+    reply = app.click("call_end", str(call_a.id), user=BOB_B, team_id=TEAM_B)
+    assert "doesn't exist" in reply_text(reply)
+    assert app.db.call(call_a.id).state == CallState.ACTIVE
+
+
+def test_uninstalling_removes_the_tokens_and_closes_that_workspaces_calls(oauth_app):
+    app = oauth_app
+    install(app, TEAM_A)
+    install(app, TEAM_B)
+    call_a = app.start_call("start Alpha", user=ALICE, team_id=TEAM_A)
+    call_b = app.start_call("start Beta", user=BOB_B, team_id=TEAM_B, channel=CHANNEL_B)
+    result = app.slack.event({"type": "app_uninstalled"}, team_id=TEAM_B)
+    assert result.status == 200
+    app.fake.wait_for(lambda: app.db.call(call_b.id).state == CallState.ENDED)
+    assert app.db.call(call_b.id).end_reason == EndReason.UNINSTALLED
+    assert app.db.present(call_b.id) == []
+    assert stored_bot_tokens(app) == {TEAM_A: TOKEN_A}
+    assert app.db.call(call_a.id).state == CallState.ACTIVE
+    # Workspace B's requests now reach nothing.
+    before = len(app.fake.requests)
+    result, _ = app.slack.command("start Again", user=BOB_B, team_id=TEAM_B, channel=CHANNEL_B)
+    assert result.status in (200, 401)
+    assert [r.method for r in app.fake.requests[before:]] == []
+
+
+def test_a_revoked_bot_token_is_forgotten(oauth_app):
+    app = oauth_app
+    install(app, TEAM_B)
+    call_b = app.start_call("start Beta", user=BOB_B, team_id=TEAM_B, channel=CHANNEL_B)
+    app.slack.event({"type": "tokens_revoked", "tokens": {"bot": ["U0BOT"]}}, team_id=TEAM_B)
+    app.fake.wait_for(lambda: stored_bot_tokens(app) == {})
+    app.fake.wait_for(lambda: app.db.call(call_b.id).state == CallState.ENDED)
+
+
+def test_tokens_are_encrypted_at_rest_with_a_key(oauth_fake, database_url, clock):
+    key = Fernet.generate_key().decode()
+    env = oauth_env(oauth_fake, database_url, CALLS_ENCRYPTION_KEY=key)
+    with serve_app(oauth_fake, database_url, clock, env) as app:
+        install(app, TEAM_A)
+        stored = stored_bot_tokens(app)[TEAM_A]
+        assert TOKEN_A not in stored and not stored.startswith("xox")
+        assert Fernet(key.encode()).decrypt(stored.encode()).decode() == TOKEN_A
+        app.start_call("start Alpha", user=ALICE, team_id=TEAM_A)
+        assert app.fake.attempts_to("calls.add")[0].token == TOKEN_A
+
+
+def test_single_workspace_mode_has_no_install_routes(running_app):
+    from tests.slack_requests import get
+
+    assert get(running_app.base_url + "/slack/install").status == 404
