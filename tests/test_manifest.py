@@ -10,6 +10,8 @@ import yaml
 from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 
+from calls_app.installations import BOT_SCOPES
+
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = Path(__file__).resolve().parent / "slack_manifest"
 
@@ -42,7 +44,11 @@ def test_manifest_declares_the_call_command_interactivity_and_home():
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith("/slack/events")
     assert settings["event_subscriptions"]["request_url"].endswith("/slack/events")
-    assert "app_home_opened" in settings["event_subscriptions"]["bot_events"]
+    assert set(settings["event_subscriptions"]["bot_events"]) == {
+        "app_home_opened",
+        "app_uninstalled",  # forget the workspace, close its calls
+        "tokens_revoked",
+    }
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert manifest["features"]["bot_user"]["display_name"]
 
@@ -71,3 +77,4 @@ def test_manifest_scopes_are_exactly_those_the_code_uses():
         scopes = needed_by_method[method]
         needed |= {scopes} if isinstance(scopes, str) else scopes
     assert set(load_manifest()["oauth_config"]["scopes"]["bot"]) == needed
+    assert set(BOT_SCOPES) == needed  # what the OAuth install flow asks for
