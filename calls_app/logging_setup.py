@@ -7,13 +7,15 @@ import re
 import sys
 from collections.abc import Iterable
 
+MIN_SECRET_LENGTH = 8
 _TOKEN = re.compile(r"xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
 
 
 class SecretRedactor(logging.Filter):
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self._secrets = [s for s in secrets if s]
+        # A secret of a few characters would garble every line it happens to occur in.
+        self._secrets = [s for s in secrets if len(s) >= MIN_SECRET_LENGTH]
 
     def redact(self, text: str) -> str:
         text = _TOKEN.sub("xox?-[redacted]", text)
@@ -40,3 +42,9 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # The app only reads the schema revision; alembic's INFO lines about that are noise.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Bolt reads SLACK_BOT_TOKEN itself and warns that the client we give it wins: it does.
+    logging.getLogger("slack_bolt.App").addFilter(
+        lambda record: "`token` will be unused" not in record.getMessage()
+    )

@@ -143,6 +143,8 @@ class GunicornServer(BaseApplication):
             "graceful_timeout": 20,
             "keepalive": 5,
             "loglevel": self._settings.log_level.lower(),
+            # gunicorn's control socket is one per host by default: instances would share it.
+            "control_socket_disable": True,
         }
         for key, value in options.items():
             self.cfg.set(key, value)

@@ -1,0 +1,314 @@
+"""The real entry point, `python app.py`, as a process: start-up checks, serving, stopping.
+
+The fake Slack runs in the test process and is reached over HTTP; the app under test is a
+child process (gunicorn and its workers), started, signalled and killed as in production.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL, make_url
+
+from calls_app.db import make_engine
+from calls_app.models import CallState
+from tests.app_process import AppProcess, free_port, run_app
+from tests.conftest import ALICE, Database, app_env, migrate
+from tests.fake_slack import FakeSlack
+from tests.slack_requests import SIGNING_SECRET, SlackDriver, get, post
+
+pytestmark = pytest.mark.slow
+
+FORM = "application/x-www-form-urlencoded"
+REPLY_TIMEOUT = 10.0
+
+
+class Gate(threading.Event):
+    """A ``hang`` for FakeSlack.fail_next that also tells when a request has reached it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reached = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.reached.set()
+        return super().wait(timeout)
+
+
+StartApp = Callable[..., AppProcess]
+
+
+@pytest.fixture
+def start_app(fake_slack: FakeSlack, database_url: URL, tmp_path: Path) -> Iterator[StartApp]:
+    """Start `python app.py` with the given settings and wait until /healthz answers 200.
+
+    Every process started is killed (with its workers) at teardown, before the fake stops
+    and before the database is cleaned.
+    """
+    started: list[AppProcess] = []
+    # gunicorn's control socket goes to $XDG_RUNTIME_DIR (else ~/.gunicorn): keep it ours,
+    # on a path short enough for a Unix socket.
+    runtime_dir = tempfile.mkdtemp(prefix="calls-rt-")
+
+    def start(settings: dict[str, str], *, name: str = "app") -> AppProcess:
+        settings = {**settings, "XDG_RUNTIME_DIR": runtime_dir}
+        app = AppProcess(settings, port=free_port(), log_dir=tmp_path, name=name)
+        started.append(app.start())
+        return app.wait_ready(timeout=15)
+
+    yield start
+    for app in started:
+        app.stop()
+    shutil.rmtree(runtime_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def db(database_url: URL) -> Iterator[Database]:
+    engine = make_engine(database_url)
+    yield Database(engine)
+    engine.dispose()
+
+
+def driver(app: AppProcess, fake: FakeSlack) -> SlackDriver:
+    return SlackDriver(app.events_url, fake.new_response_url)
+
+
+def command(app: AppProcess, fake: FakeSlack, text: str, *, user: str = ALICE) -> dict:
+    """`/call …` through the app's HTTP port; returns the private reply."""
+    result, response_url = driver(app, fake).command(text, user=user)
+    assert result.status == 200, (result, app.output())
+    return fake.wait_for_response(response_url, timeout=REPLY_TIMEOUT)
+
+
+def one_error_line(stderr: str) -> str:
+    """The one `calls-app: …` line a start-up error prints."""
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("calls-app: ")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def assert_no_secret(output: str, fake: FakeSlack, *more: str) -> None:
+    for secret in (fake.bot_token, SIGNING_SECRET, *more):
+        assert secret not in output, f"a secret leaked: {output!r}"
+
+
+# ---------------------------------------------------------------------------------- start-up
+
+
+CONFIG_ERRORS = {
+    "missing signing secret": ({"SLACK_SIGNING_SECRET": None}, "SLACK_SIGNING_SECRET"),
+    "missing bot token": ({"SLACK_BOT_TOKEN": None}, "SLACK_BOT_TOKEN"),
+    "user token": ({"SLACK_BOT_TOKEN": "xoxp-1234-secret-user-token"}, "SLACK_BOT_TOKEN"),
+    "port not a number": ({"PORT": "abc"}, "PORT"),
+    "port out of range": ({"PORT": "70000"}, "PORT"),
+    "unknown database": ({"DATABASE_URL": "nonsense://x"}, "DATABASE_URL"),
+    "ftp api url": ({"SLACK_API_URL": "ftp://x"}, "SLACK_API_URL"),
+    "template without url": ({"CALLS_JOIN_URL_PROVIDER": "template"}, "CALLS_JOIN_URL_TEMPLATE"),
+}
+
+
+@pytest.mark.parametrize("change, setting", CONFIG_ERRORS.values(), ids=CONFIG_ERRORS.keys())
+def test_a_bad_setting_stops_the_app_with_one_line_naming_it(
+    fake_slack: FakeSlack, tmp_path: Path, change: dict[str, str | None], setting: str
+) -> None:
+    url = make_url(f"sqlite:///{tmp_path / 'calls.db'}")
+    settings = app_env(fake_slack, url, PORT=str(free_port()))
+    for key, value in change.items():
+        if value is None:
+            settings.pop(key)
+        else:
+            settings[key] = value
+
+    result = run_app(settings, cwd=tmp_path)
+
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.endswith("\n"), result.stderr
+    line = result.stderr.rstrip("\n")
+    assert line.startswith("calls-app: "), line
+    assert setting in line, line
+    assert result.stdout == ""
+    assert_no_secret(result.stderr, fake_slack, "xoxp-1234-secret-user-token")
+    assert fake_slack.requests == []  # stopped before anything reached Slack
+
+
+def test_an_unmigrated_database_stops_the_app(fake_slack: FakeSlack, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    settings = app_env(fake_slack, make_url(f"sqlite:///{empty}"), PORT=str(free_port()))
+
+    result = run_app(settings, cwd=tmp_path)
+
+    assert result.returncode == 2, result
+    line = one_error_line(result.stderr)
+    assert "alembic upgrade head" in line, line
+    assert_no_secret(result.stderr, fake_slack)
+    assert fake_slack.requests == []
+
+
+def test_a_token_slack_refuses_stops_the_app(fake_slack: FakeSlack, tmp_path: Path) -> None:
+    url = make_url(f"sqlite:///{tmp_path / 'calls.db'}")
+    migrate(url)
+    fake_slack.fail_next("auth.test", error="invalid_auth")
+
+    result = run_app(app_env(fake_slack, url, PORT=str(free_port())), cwd=tmp_path)
+
+    assert result.returncode == 2, result
+    line = one_error_line(result.stderr)
+    assert "SLACK_BOT_TOKEN" in line and "invalid_auth" in line, line
+    assert_no_secret(result.stderr, fake_slack)
+    assert [r.method for r in fake_slack.requests] == ["auth.test"]
+
+
+@pytest.mark.parametrize("problem", ["unmigrated", "invalid_auth"])
+def test_a_startup_error_about_the_database_or_token_is_the_only_line(
+    fake_slack: FakeSlack, tmp_path: Path, problem: str
+) -> None:
+    url = make_url(f"sqlite:///{tmp_path / 'calls.db'}")
+    if problem == "unmigrated":
+        (tmp_path / "calls.db").touch()
+    else:
+        migrate(url)
+        fake_slack.fail_next("auth.test", error="invalid_auth")
+
+    result = run_app(app_env(fake_slack, url, PORT=str(free_port())), cwd=tmp_path)
+
+    assert result.returncode == 2, result
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+
+
+# ---------------------------------------------------------------------------------- serving
+
+
+def test_serves_slack_and_health_over_http(
+    start_app: StartApp, fake_slack: FakeSlack, database_url: URL, db: Database
+) -> None:
+    app = start_app(app_env(fake_slack, database_url))
+
+    health = get(f"{app.base_url}/healthz")
+    assert (health.status, health.body) == (200, "ok")
+
+    reply = command(app, fake_slack, "start Standup")
+    assert "Started *Standup*" in reply["text"], reply
+    assert len(fake_slack.calls_to("calls.add")) == 1
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    call = db.only_call()
+    assert call.state == CallState.ACTIVE and call.message_ts is not None
+
+    slack = driver(app, fake_slack)
+    too_large = post(app.events_url, b"x" * 1_100_000, content_type=FORM)
+    assert too_large.status == 413, too_large
+    unsigned = slack.post_form(b"command=%2Fcall&text=start", signed=False)
+    assert unsigned.status == 401, unsigned
+    not_json = slack.post_form(b"payload=not-json")
+    assert not_json.status == 400, not_json
+    # Still serving after the refusals; nothing more reached Slack.
+    assert get(f"{app.base_url}/healthz").status == 200
+    assert len(fake_slack.calls_to("calls.add")) == 1
+
+
+def test_sigterm_finishes_the_work_in_flight_and_exits_0(
+    start_app: StartApp, fake_slack: FakeSlack, database_url: URL, db: Database
+) -> None:
+    app = start_app(app_env(fake_slack, database_url))
+    gate = Gate()
+    fake_slack.fail_next("calls.add", hang=gate)  # a slow Slack, then a normal answer
+
+    result, response_url = driver(app, fake_slack).command("start Standup", user=ALICE)
+    assert result.status == 200, result  # acknowledged; the work goes on after the answer
+    assert gate.reached.wait(10), app.output()
+
+    app.signal(signal.SIGTERM)
+    release = threading.Timer(0.5, gate.set)
+    release.start()
+    try:
+        code = app.wait(timeout=25)
+    finally:
+        release.cancel()
+        gate.set()
+
+    assert code == 0, app.output()
+    assert len(fake_slack.calls_to("calls.add")) == 1
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1, app.output()
+    assert "Started *Standup*" in fake_slack.wait_for_response(response_url, timeout=1)["text"]
+    call = db.only_call()
+    assert call.state == CallState.ACTIVE, app.output()
+    assert call.message_ts is not None
+
+
+@pytest.mark.parametrize("slack_ended_it", [True, False], ids=["slack-ended-it", "never-reached"])
+def test_kill_9_while_ending_loses_nothing(
+    start_app: StartApp,
+    fake_slack: FakeSlack,
+    database_url: URL,
+    db: Database,
+    slack_ended_it: bool,
+) -> None:
+    settings = app_env(fake_slack, database_url, CALLS_ACTION_LEASE_SECONDS="1")
+    first = start_app(settings, name="first")
+    assert "Started *Standup*" in command(first, fake_slack, "start Standup")["text"]
+    call = db.only_call()
+    slack_call = fake_slack.calls[call.slack_call_id]
+
+    # calls.end reaches Slack and stalls there; the process dies before it hears back.
+    # Released after the kill, Slack either ends the call (the request got through) or
+    # drops it (it never did).
+    gate = Gate()
+    fake_slack.fail_next("calls.end", hang=gate, drop_connection=not slack_ended_it)
+    result, _ = driver(first, fake_slack).command("end", user=ALICE)
+    assert result.status == 200, result
+    assert gate.reached.wait(10), first.output()
+    first.kill_all()
+
+    stuck = db.only_call()
+    assert stuck.state == CallState.ENDING
+    assert stuck.lease_expires_at is not None
+    gate.set()
+    fake_slack.wait_for(lambda: fake_slack.attempts_to("calls.end"), timeout=5)
+    assert slack_call.ended is slack_ended_it
+
+    second = start_app(settings, name="second")
+    wait = (stuck.lease_expires_at - datetime.now(UTC)).total_seconds() + 0.3
+    time.sleep(min(max(wait, 0), 2))
+
+    reply = command(second, fake_slack, "end")
+    assert "You ended *Standup*" in reply["text"], (reply, second.output())
+    ended = db.only_call()
+    assert ended.state == CallState.ENDED
+    assert ended.duration_seconds is not None
+    assert ended.ended_by == ALICE
+    assert slack_call.ended
+    assert len(fake_slack.calls_to("calls.end")) == 1  # Slack ended it once, first or second
+    updates = fake_slack.calls_to("chat.update")
+    assert updates and updates[-1]["ts"] == ended.message_ts
+    assert db.present(call.id) == []
+
+
+def test_two_workers_register_ten_concurrent_joins_once_each(
+    start_app: StartApp, fake_slack: FakeSlack, database_url: URL, db: Database
+) -> None:
+    app = start_app(app_env(fake_slack, database_url, WEB_CONCURRENCY="2"))
+    assert "Started *Standup*" in command(app, fake_slack, "start Standup")["text"]
+    call = db.only_call()
+    people = [f"U0JOINER{n:02d}" for n in range(10)]
+    for person in people:
+        fake_slack.add_user(person)
+
+    with ThreadPoolExecutor(max_workers=len(people)) as pool:
+        replies = list(pool.map(lambda p: command(app, fake_slack, "join", user=p), people))
+
+    assert all("You joined *Standup*" in r["text"] for r in replies), replies
+    assert app.output().count("Booting worker") == 2, app.output()
+    added = fake_slack.calls_to("calls.participants.add")
+    assert sorted(a["users"][0]["slack_id"] for a in added) == people
+    assert sorted(db.present(call.id)) == sorted([ALICE, *people])
