@@ -45,6 +45,7 @@ TITLE_INPUT = "title_input"
 CHANNEL_INPUT = "channel_input"
 PEOPLE_INPUT = "people_input"
 HOME_START_CALL = "home_start_call"
+OPEN_CALL_LINK = "open_call_link"  # a link button; Slack still sends its click
 VIEW_BLOCK_LIMIT = 100
 
 
@@ -82,19 +83,41 @@ def mrkdwn_section(text: str) -> dict:
 
 
 def button(
-    text: str, action_id: str, value: str, *, style: str | None = None, url: str | None = None
+    text: str,
+    action_id: str,
+    value: str | None,
+    *,
+    style: str | None = None,
+    url: str | None = None,
 ) -> dict:
     element: dict = {
         "type": "button",
         "text": plain(text, BUTTON_TEXT_LIMIT),
         "action_id": action_id,
-        "value": value,
     }
+    if value is not None:
+        element["value"] = value
     if style:
         element["style"] = style
     if url:
         element["url"] = url
     return element
+
+
+def context_block(text: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, 2000)}]}
+
+
+def actions_block(elements: list[dict], *, block_id: str | None = None) -> dict:
+    block: dict = {"type": "actions", "elements": elements}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def join_button(call: Call) -> dict:
+    """Opens the call and registers the person in it."""
+    return button("Join", ActionId.JOIN, str(call.id), style="primary", url=call.join_url)
 
 
 def call_block(call: Call) -> dict:
@@ -112,16 +135,15 @@ def live_call_message(call: Call) -> Message:
         text=f"{mention(call.created_by)} started a call: {escape_mrkdwn(call.title)}",
         blocks=[
             call_block(call),
-            {
-                "type": "actions",
-                "block_id": BlockId.CALL_ACTIONS,
-                "elements": [
-                    button("Join", ActionId.JOIN, value, style="primary", url=call.join_url),
+            actions_block(
+                [
+                    join_button(call),
                     button("Leave", ActionId.LEAVE, value),
                     button("Rename", ActionId.RENAME, value),
                     button("End call", ActionId.END, value, style="danger"),
                 ],
-            },
+                block_id=BlockId.CALL_ACTIONS,
+            ),
         ],
     )
 
@@ -131,10 +153,7 @@ def ended_call_message(call: Call) -> Message:
     summary = ended_summary(call)
     return Message(
         text=f"Call ended: {escape_mrkdwn(call.title)}. {summary}",
-        blocks=[
-            call_block(call),
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": summary}]},
-        ],
+        blocks=[call_block(call), context_block(summary)],
     )
 
 
@@ -159,30 +178,16 @@ def invitation_message(call: Call) -> Message:
             mrkdwn_section(
                 f"{mention(call.created_by)} invited you to *{title}* in <#{call.channel_id}>."
             ),
-            {
-                "type": "actions",
-                "block_id": BlockId.CALL_ACTIONS,
-                "elements": [
-                    button("Join", ActionId.JOIN, str(call.id), style="primary", url=call.join_url)
-                ],
-            },
+            actions_block([join_button(call)], block_id=BlockId.CALL_ACTIONS),
         ],
     )
 
 
 def open_call_button(call: Call) -> dict:
-    return {
-        "type": "actions",
-        "elements": [
-            {
-                "type": "button",
-                "text": plain("Open the call", BUTTON_TEXT_LIMIT),
-                "action_id": "open_call_link",
-                "url": call.join_url,
-                "style": "primary",
-            }
-        ],
-    }
+    """A link to the call, for replies: a click only opens it."""
+    return actions_block(
+        [button("Open the call", OPEN_CALL_LINK, None, style="primary", url=call.join_url)]
+    )
 
 
 def started_reply(call: Call, invited: Sequence[str], not_invited: Sequence[str]) -> Message:
@@ -216,7 +221,7 @@ def call_picker(*, question: str, verb: str, calls: Sequence[Call], title: str |
         text=question,
         blocks=[
             mrkdwn_section(question),
-            {"type": "actions", "block_id": BlockId.PICKER, "elements": buttons},
+            actions_block(buttons, block_id=BlockId.PICKER),
         ],
     )
 
@@ -315,15 +320,12 @@ def home_view(
     """A person's Home: start a call, their active calls, their recent calls."""
     view_blocks: list[dict] = []
     if notice:
-        view_blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(notice, 2000)}]}
-        )
+        view_blocks.append(context_block(notice))
     view_blocks.append(
-        {
-            "type": "actions",
-            "block_id": "home_actions",
-            "elements": [button("Start a call", HOME_START_CALL, "start", style="primary")],
-        }
+        actions_block(
+            [button("Start a call", HOME_START_CALL, "start", style="primary")],
+            block_id="home_actions",
+        )
     )
     if not calls.active and not calls.recent:
         view_blocks.append(
@@ -345,23 +347,13 @@ def home_view(
                 f"Started {started} ago · {people} in the call"
             )
         )
-        elements = [button("Join", ActionId.JOIN, str(call.id), style="primary", url=call.join_url)]
+        elements = [join_button(call)]
         if call.id in may_end:
             elements.append(button("End call", ActionId.END, str(call.id), style="danger"))
-        view_blocks.append(
-            {"type": "actions", "block_id": f"home_call_{call.id}", "elements": elements}
-        )
+        view_blocks.append(actions_block(elements, block_id=f"home_call_{call.id}"))
     if calls.more_active:
         view_blocks.append(
-            {
-                "type": "context",
-                "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": "More calls are running: `/call status` in a channel lists them.",
-                    }
-                ],
-            }
+            context_block("More calls are running: `/call status` in a channel lists them.")
         )
     view_blocks.append({"type": "divider"})
     view_blocks.append({"type": "header", "text": plain("Recent calls", 150)})

@@ -40,6 +40,13 @@ log = logging.getLogger(__name__)
 MAX_INVITEES = 20
 
 
+def default_title(channel_name: str | None) -> str:
+    # Slack names DMs "directmessage" and group DMs "privategroup"; neither reads as a title.
+    if not channel_name or channel_name in ("directmessage", "privategroup"):
+        return "Call"
+    return f"Call in #{channel_name}"
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who acts, in which workspace: everything they touch must belong to that workspace."""

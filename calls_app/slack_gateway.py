@@ -209,28 +209,37 @@ class SlackGateway:
 
     def add_participant(self, slack_call_id: str, user_id: str) -> None:
         """Register the person; one Slack already has (bad_users) counts as registered."""
-        try:
-            self._send(
-                "calls.participants.add",
-                self._client.calls_participants_add,
-                id=slack_call_id,
-                users=[{"slack_id": user_id}],
-            )
-        except SlackFailure as failure:
-            if failure.error != "bad_users":
-                raise
+        self._change_participant(
+            "calls.participants.add",
+            self._client.calls_participants_add,
+            slack_call_id,
+            user_id,
+            already_done={"bad_users"},
+        )
 
     def remove_participant(self, slack_call_id: str, user_id: str) -> None:
         """Unregister the person; one Slack doesn't have, or an ended call, needs nothing."""
+        self._change_participant(
+            "calls.participants.remove",
+            self._client.calls_participants_remove,
+            slack_call_id,
+            user_id,
+            already_done={"bad_users", "inactive_call"},
+        )
+
+    def _change_participant(
+        self,
+        method: str,
+        send: Callable[..., Any],
+        slack_call_id: str,
+        user_id: str,
+        *,
+        already_done: set[str],
+    ) -> None:
         try:
-            self._send(
-                "calls.participants.remove",
-                self._client.calls_participants_remove,
-                id=slack_call_id,
-                users=[{"slack_id": user_id}],
-            )
+            self._send(method, send, id=slack_call_id, users=[{"slack_id": user_id}])
         except SlackFailure as failure:
-            if failure.error not in ("bad_users", "inactive_call"):
+            if failure.error not in already_done:
                 raise
 
     def rename_call(self, slack_call_id: str, title: str) -> None:

@@ -8,7 +8,7 @@ from calls_app import blocks, command_text
 from calls_app.errors import UsageError
 from calls_app.listeners.replies import actor_from, call_service, errors_told_to, say_privately
 from calls_app.listeners.verbs import act_on_call
-from calls_app.service import Actor, CallService
+from calls_app.service import Actor, CallService, default_title
 
 
 def handle_call_command(ack: Ack, command: dict, respond: Respond, context: BoltContext) -> None:
@@ -41,10 +41,3 @@ def run(
     if parsed.verb == "status":
         return blocks.status_message(calls.status(actor, channel_id=channel_id))
     return act_on_call(parsed.verb, calls, actor, channel_id=channel_id, title=parsed.title)
-
-
-def default_title(channel_name: str | None) -> str:
-    # Slack names DMs "directmessage" and group DMs "privategroup"; neither reads as a title.
-    if not channel_name or channel_name in ("directmessage", "privategroup"):
-        return "Call"
-    return f"Call in #{channel_name}"

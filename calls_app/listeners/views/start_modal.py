@@ -7,8 +7,8 @@ from slack_bolt import Ack, BoltContext
 
 from calls_app import blocks
 from calls_app.errors import CannotPostInChannel, SlackFailure, UsageError
-from calls_app.listeners.commands.call_command import default_title
 from calls_app.listeners.replies import actor_from, call_service, errors_told_to, home_service
+from calls_app.service import default_title
 from calls_app.text import escape_mrkdwn
 
 
