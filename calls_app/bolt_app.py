@@ -80,6 +80,8 @@ def build_bolt_app(parts: AppParts) -> App:
         signing_secret=settings.signing_secret,
         installation_store=parts.installs,
         oauth_settings=_oauth_settings(parts),
+        # SlackWsgiApp checks every HTTP request's signature before Bolt sees it.
+        request_verification_enabled=False,
         # Ack first, work after: listeners run on this pool once Slack has its answer.
         process_before_response=False,
         listener_executor=ThreadPoolExecutor(

@@ -35,7 +35,10 @@ class Call(Base):
     __tablename__ = "calls"
     __table_args__ = (
         Index("ix_calls_team_channel_state", "team_id", "channel_id", "state"),
-        Index("ix_calls_created_by_started_at", "team_id", "created_by", "started_at"),
+        # Home's "calls you started that are live", without walking the ended ones.
+        Index(
+            "ix_calls_team_creator_state_started", "team_id", "created_by", "state", "started_at"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -138,9 +138,7 @@ class CallService:
         except SlackFailure:
             self._store.mark_failed(call.id, at=self._clock())
             raise
-        self._store.mark_registered(
-            call.id, slack_call_id=call.slack_call_id, creator=actor.user_id, at=started_at
-        )
+        self._store.mark_registered(call.id, slack_call_id=call.slack_call_id)
         call.state = CallState.ACTIVE
         self._post_call_message(call)
         invited, not_invited = self._invite(call, invitees)
@@ -159,8 +157,11 @@ class CallService:
             if failure.error in CannotPostInChannel.ERRORS:
                 raise CannotPostInChannel() from None
             raise
-        self._store.set_message(call.id, channel_id=channel, ts=ts)
+        now = self._store.set_message(call.id, channel_id=channel, ts=ts)
         call.message_channel_id, call.message_ts = channel, ts
+        if now.state == CallState.ENDED:
+            # Ended before we knew where its message was: its ender couldn't update it.
+            self._show(now, blocks.ended_call_message(now))
 
     def post_pending_message(self, call: Call) -> bool:
         """A call registered in Slack whose message was never posted (its starter crashed):
@@ -206,37 +207,34 @@ class CallService:
         call = self._resolve(actor, "end", channel_id=channel_id, call_id=call_id)
         self._ensure_live(call, allow_ending=True)
         self._require_host(actor, call, "end")
-        if not self._store.claim_ending(
+        claimed = self._store.claim_ending(
             call.id, by=actor.user_id, reason=EndReason.PERSON, now=self._clock(), lease=self._lease
-        ):
+        )
+        if claimed is None:
             current = self._store.get(team_id=actor.team_id, call_id=call.id)
             if current is not None and current.state == CallState.ENDED:
                 raise CallAlreadyEnded(call.title)
             raise CallBeingEnded(call.title)
-        return self._finish_end(call, also=actor.user_id)
+        return self._finish_end(claimed, also=actor.user_id)
 
     def end_automatically(self, call: Call, reason: EndReason) -> Call | None:
         """End on the app's own authority (a limit, or an end a crash interrupted); None if
         someone else holds the call's lease."""
-        if not self._store.claim_ending(
+        claimed = self._store.claim_ending(
             call.id, by=None, reason=reason, now=self._clock(), lease=self._lease
-        ):
-            return None
-        return self._finish_end(call, also=call.created_by)
+        )
+        return claimed and self._finish_end(claimed, also=call.created_by)
 
     def record_ended_in_slack(self, call: Call) -> Call | None:
         """Slack has the call ended already: follow it, without telling Slack again."""
-        if not self._store.claim_ending(
+        claimed = self._store.claim_ending(
             call.id, by=None, reason=EndReason.SLACK, now=self._clock(), lease=self._lease
-        ):
-            return None
-        return self._finish_end(call, also=call.created_by, tell_slack=False)
+        )
+        return claimed and self._finish_end(claimed, also=call.created_by, tell_slack=False)
 
-    def _finish_end(self, call: Call, *, also: str, tell_slack: bool = True) -> Call:
+    def _finish_end(self, claimed: Call, *, also: str, tell_slack: bool = True) -> Call:
         """With the lease held: calls.end, then the record, the message and Homes."""
-        claimed = self._store.get(team_id=call.team_id, call_id=call.id)
-        assert claimed is not None and claimed.ended_at is not None
-        assert claimed.slack_call_id is not None
+        assert claimed.ended_at is not None and claimed.slack_call_id is not None
         if tell_slack:
             try:
                 self._slack.end_call(
@@ -244,9 +242,9 @@ class CallService:
                     duration_seconds=whole_seconds(claimed.ended_at - claimed.started_at),
                 )
             except SlackFailure:
-                self._store.release_ending(call.id)
+                self._store.release_ending(claimed.id)
                 raise
-        ended = self._store.mark_ended(call.id)
+        ended = self._store.mark_ended(claimed)
         self._show(ended, blocks.ended_call_message(ended))
         self.homes.refresh(ended, also=also)
         return ended

@@ -6,6 +6,8 @@ which hold the same on SQLite and PostgreSQL; no transaction is held open across
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from calls_app.db import writing
 from calls_app.models import Call, CallState, EndReason, HomeTab, Participant
 
 LIVE_STATES = (CallState.ACTIVE, CallState.ENDING)
@@ -34,6 +37,7 @@ class NewCall:
 class CallStore:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._sessions = session_factory
+        self._writing = writing(session_factory)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -102,25 +106,27 @@ class CallStore:
             started_at=new.started_at,
             lease_expires_at=lease_until,
         )
-        with self._sessions.begin() as session:
+        # The starter is in the call from the start; only live calls are shown to anyone.
+        call.participants.append(
+            Participant(slack_user_id=new.created_by, joined_at=new.started_at)
+        )
+        with self._writing() as session:
             session.add(call)
         return call
 
-    def mark_registered(
-        self, call_id: int, *, slack_call_id: str, creator: str, at: datetime
-    ) -> None:
-        """calls.add succeeded: the call is live and its creator is in it, in one transaction."""
-        with self._sessions.begin() as session:
+    def mark_registered(self, call_id: int, *, slack_call_id: str) -> None:
+        """calls.add succeeded: the call is live."""
+        with self._writing() as session:
             session.execute(
                 update(Call)
                 .where(Call.id == call_id)
                 # The start's lease stays until the message is posted (set_message ends it).
                 .values(slack_call_id=slack_call_id, state=CallState.ACTIVE)
+                .execution_options(synchronize_session=False)
             )
-            session.add(Participant(call_id=call_id, slack_user_id=creator, joined_at=at))
 
     def mark_failed(self, call_id: int, *, at: datetime) -> None:
-        with self._sessions.begin() as session:
+        with self._writing() as session:
             session.execute(
                 update(Call)
                 .where(Call.id == call_id)
@@ -132,17 +138,21 @@ class CallStore:
                 .values(left_at=at)
             )
 
-    def set_message(self, call_id: int, *, channel_id: str, ts: str) -> None:
-        with self._sessions.begin() as session:
-            session.execute(
+    def set_message(self, call_id: int, *, channel_id: str, ts: str) -> Call:
+        """Record where the call is shown; returns the call as it is now (it may have been
+        ended meanwhile, by someone who could not yet know where its message was)."""
+        with self._writing() as session:
+            return session.scalars(
                 update(Call)
                 .where(Call.id == call_id)
                 .values(message_channel_id=channel_id, message_ts=ts, lease_expires_at=None)
-            )
+                .returning(Call)
+                .execution_options(synchronize_session=False)
+            ).one()
 
     def claim_posting(self, call_id: int, *, now: datetime, lease: timedelta) -> bool:
         """Take over posting the message of a call whose starter's lease ran out."""
-        with self._sessions.begin() as session:
+        with self._writing() as session:
             result = session.execute(
                 update(Call)
                 .where(
@@ -161,25 +171,22 @@ class CallStore:
     def close_live_calls(self, *, team_id: str, at: datetime, reason: EndReason) -> int:
         """End every live call of a workspace in our records only; returns how many."""
         live = (CallState.STARTING, CallState.ACTIVE, CallState.ENDING)
-        with self._sessions.begin() as session:
-            ids = list(
-                session.scalars(
-                    select(Call.id).where(Call.team_id == team_id, Call.state.in_(live))
+        with self._writing() as session:
+            closed = session.execute(
+                update(Call)
+                .where(Call.team_id == team_id, Call.state.in_(live))
+                .values(
+                    state=CallState.ENDED,
+                    ended_at=func.coalesce(Call.ended_at, at),
+                    end_reason=func.coalesce(Call.end_reason, reason),
+                    lease_expires_at=None,
                 )
-            )
-            for call_id in ids:
-                session.execute(
-                    update(Call)
-                    .where(Call.id == call_id, Call.state.in_(live))
-                    .values(
-                        state=CallState.ENDED,
-                        ended_at=func.coalesce(Call.ended_at, at),
-                        end_reason=func.coalesce(Call.end_reason, reason),
-                        lease_expires_at=None,
-                    )
-                )
-                self._close_participants(session, call_id)
-            return len(ids)
+                .returning(Call.id, Call.ended_at)
+                .execution_options(synchronize_session=False)
+            ).all()
+            for call_id, ended_at in closed:
+                self._close_participants(session, call_id, ended_at=ended_at)
+            return len(closed)
 
     def claim_ending(
         self,
@@ -189,13 +196,14 @@ class CallStore:
         reason: EndReason,
         now: datetime,
         lease: timedelta,
-    ) -> bool:
-        """Take the right to end the call; exactly one of any number of racing callers wins.
+    ) -> Call | None:
+        """Take the right to end the call; exactly one of any number of racing callers wins
+        and gets the call back, as claimed.
 
         A holder that crashed mid-end leaves an expired lease, which the next caller takes over.
         """
-        with self._sessions.begin() as session:
-            result = session.execute(
+        with self._writing() as session:
+            return session.scalars(
                 update(Call)
                 .where(
                     Call.id == call_id,
@@ -211,13 +219,13 @@ class CallStore:
                     ended_by=func.coalesce(Call.ended_by, by),
                     end_reason=func.coalesce(Call.end_reason, reason),
                 )
+                .returning(Call)
                 .execution_options(synchronize_session=False)
-            )
-            return result.rowcount == 1
+            ).one_or_none()
 
     def release_ending(self, call_id: int) -> None:
         """calls.end failed: the call stays live, as if nobody had pressed End."""
-        with self._sessions.begin() as session:
+        with self._writing() as session:
             session.execute(
                 update(Call)
                 .where(Call.id == call_id, Call.state == CallState.ENDING)
@@ -230,29 +238,32 @@ class CallStore:
                 )
             )
 
-    def mark_ended(self, call_id: int) -> Call:
+    def mark_ended(self, claimed: Call) -> Call:
         """Slack confirmed the end; close the call and everyone's presence in it."""
-        with self._sessions.begin() as session:
-            call = session.get_one(Call, call_id)
-            assert call.ended_at is not None
-            call.state = CallState.ENDED
-            call.lease_expires_at = None
-            call.duration_seconds = whole_seconds(call.ended_at - call.started_at)
-            session.flush()
-            self._close_participants(session, call_id)
-            return call
+        assert claimed.ended_at is not None
+        with self._writing() as session:
+            ended = session.scalars(
+                update(Call)
+                .where(Call.id == claimed.id)
+                .values(
+                    state=CallState.ENDED,
+                    lease_expires_at=None,
+                    duration_seconds=whole_seconds(claimed.ended_at - claimed.started_at),
+                )
+                .returning(Call)
+                .execution_options(synchronize_session=False)
+            ).one()
+            self._close_participants(session, claimed.id, ended_at=claimed.ended_at)
+            return ended
 
     @staticmethod
-    def _close_participants(session: Session, call_id: int) -> None:
+    def _close_participants(session: Session, call_id: int, *, ended_at: datetime) -> None:
         """Everyone still in an ended call leaves when it ended; every row learns the end."""
-        ended_at = select(Call.ended_at).where(Call.id == call_id).scalar_subquery()
         session.execute(
             update(Participant)
-            .where(Participant.call_id == call_id, Participant.left_at.is_(None))
-            .values(left_at=ended_at)
-        )
-        session.execute(
-            update(Participant).where(Participant.call_id == call_id).values(call_ended_at=ended_at)
+            .where(Participant.call_id == call_id)
+            .values(left_at=func.coalesce(Participant.left_at, ended_at), call_ended_at=ended_at)
+            .execution_options(synchronize_session=False)
         )
 
     # -- what the reconciler looks for --------------------------------------------------------
@@ -296,7 +307,7 @@ class CallStore:
 
     def abandon_start(self, call_id: int, *, now: datetime) -> bool:
         """A start whose process died before Slack answered: nothing to show, so it failed."""
-        with self._sessions.begin() as session:
+        with self._writing() as session:
             result = session.execute(
                 update(Call)
                 .where(
@@ -312,14 +323,14 @@ class CallStore:
     # -- renaming ------------------------------------------------------------------------------
 
     def set_title(self, call_id: int, title: str) -> None:
-        with self._sessions.begin() as session:
+        with self._writing() as session:
             session.execute(update(Call).where(Call.id == call_id).values(title=title))
 
     # -- participants --------------------------------------------------------------------------
 
     def add_participant(self, call_id: int, *, user_id: str, at: datetime) -> bool:
         """Register the person once, however many Join clicks race; True if this one did."""
-        with self._sessions.begin() as session:
+        with self._writing() as session:
             inserted = session.execute(
                 upsertable_insert(session, Participant)
                 .values(call_id=call_id, slack_user_id=user_id, joined_at=at)
@@ -342,7 +353,7 @@ class CallStore:
 
     def undo_join(self, call_id: int, *, user_id: str, joined_at: datetime) -> None:
         """Slack refused the join: forget this join and only this one."""
-        with self._sessions.begin() as session:
+        with self._writing() as session:
             session.execute(
                 delete(Participant).where(
                     Participant.call_id == call_id,
@@ -354,7 +365,7 @@ class CallStore:
 
     def mark_left(self, call_id: int, *, user_id: str, at: datetime) -> bool:
         """True if the person was in the call and now is not."""
-        with self._sessions.begin() as session:
+        with self._writing() as session:
             result = session.execute(
                 update(Participant)
                 .where(
@@ -368,7 +379,7 @@ class CallStore:
             return result.rowcount == 1
 
     def undo_leave(self, call_id: int, *, user_id: str, left_at: datetime) -> None:
-        with self._sessions.begin() as session:
+        with self._writing() as session:
             session.execute(
                 update(Participant)
                 .where(
@@ -402,8 +413,14 @@ class HomeCalls:
 
 
 class HomeStore:
+    # How long this process trusts what it last saw of whether a workspace uses Home at all.
+    TEAM_HOMES_TTL_SECONDS = 30.0
+
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._sessions = session_factory
+        self._writing = writing(session_factory)
+        self._teams_with_homes: dict[str, tuple[bool, float]] = {}
+        self._lock = threading.Lock()
 
     def calls_for(
         self, *, team_id: str, user_id: str, active_limit: int, recent_limit: int
@@ -478,7 +495,7 @@ class HomeStore:
             )
 
     def record_opened(self, *, team_id: str, user_id: str, at: datetime) -> None:
-        with self._sessions.begin() as session:
+        with self._writing() as session:
             statement = upsertable_insert(session, HomeTab).values(
                 team_id=team_id, user_id=user_id, opened_at=at
             )
@@ -487,10 +504,34 @@ class HomeStore:
                     index_elements=["team_id", "user_id"], set_={"opened_at": at}
                 )
             )
+        self._remember_team(team_id, has_homes=True)
+
+    def _team_has_homes(self, team_id: str) -> bool:
+        """Whether anyone in the workspace ever opened Home; most changes need not look further.
+        Another instance may learn of a first Home up to TEAM_HOMES_TTL_SECONDS late."""
+        with self._lock:
+            known = self._teams_with_homes.get(team_id)
+        if known is not None and known[1] > time.monotonic():
+            return known[0]
+        with self._sessions() as session:
+            has_homes = session.scalar(
+                select(HomeTab.user_id).where(HomeTab.team_id == team_id).limit(1)
+            )
+        self._remember_team(team_id, has_homes=has_homes is not None)
+        return has_homes is not None
+
+    def _remember_team(self, team_id: str, *, has_homes: bool) -> None:
+        with self._lock:
+            self._teams_with_homes[team_id] = (
+                has_homes,
+                time.monotonic() + self.TEAM_HOMES_TTL_SECONDS,
+            )
 
     def watchers_of(self, call: Call, *, also: str | None = None) -> list[str]:
         """People whose Home shows this call (its starter, anyone who was in it) and who have
         opened Home: a Home never opened has no stale view to refresh."""
+        if not self._team_has_homes(call.team_id):
+            return []
         people = select(Participant.slack_user_id).where(Participant.call_id == call.id)
         with self._sessions() as session:
             return list(

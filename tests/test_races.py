@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from calls_app.models import CallState
@@ -95,3 +96,24 @@ def test_starts_at_once_make_distinct_calls(running_app):
     assert all(c.state == CallState.ACTIVE for c in calls)
     assert len({c.slack_call_id for c in calls}) == CLICKS
     assert len(app.sent("calls.add")) == CLICKS
+
+
+def test_an_end_before_the_message_is_recorded_still_updates_the_message(running_app):
+    """End pressed while the start still waits on chat.postMessage: whoever learns last of
+    the two (the end, or where the message is) brings the message up to date."""
+    app = running_app
+    posted = threading.Event()
+    app.fake.fail_next("chat.postMessage", hang=posted)
+    result, start_reply = app.slack.command("start Standup", user=ALICE)
+    assert result.status == 200
+    app.fake.wait_for(lambda: app.sent("calls.add") and app.db.calls()[0].state == "active")
+    ended = app.command("end", user=ALICE)
+    assert "You ended *Standup*" in reply_text(ended)
+    assert app.sent("chat.update") == []  # no message known yet
+    posted.set()
+    app.fake.wait_for_response(start_reply)
+    app.fake.wait_for(lambda: app.sent("chat.update"))
+    (update,) = app.sent("chat.update")
+    assert update["ts"] == app.fake.messages[0].ts
+    assert [b["type"] for b in update["blocks"]] == ["call", "context"]
+    assert app.db.only_call().state == CallState.ENDED

@@ -128,7 +128,7 @@ def test_a_registered_call_whose_message_was_never_posted_gets_it(running_app, r
         title="Orphan",
         users=[{"slack_id": ALICE}],
     )["call"]["id"]
-    store.mark_registered(call.id, slack_call_id=slack_id, creator=ALICE, at=now)
+    store.mark_registered(call.id, slack_call_id=slack_id)
     assert reconcile() == {}  # its starter may still be at it
     app.clock.advance(seconds=61)
     assert reconcile() == {"posted messages": 1}
