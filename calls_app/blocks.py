@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from calls_app.models import Call, EndReason
+from calls_app.models import Call, CallState, EndReason
 from calls_app.store import HomeCalls
 from calls_app.text import escape_mrkdwn, format_duration, truncate
 
@@ -155,6 +155,11 @@ def ended_call_message(call: Call) -> Message:
         text=f"Call ended: {escape_mrkdwn(call.title)}. {summary}",
         blocks=[call_block(call), context_block(summary)],
     )
+
+
+def message_for(call: Call) -> Message:
+    """The call message as the call's state says it should look."""
+    return ended_call_message(call) if call.state == CallState.ENDED else live_call_message(call)
 
 
 def ended_summary(call: Call) -> str:

@@ -85,8 +85,12 @@ def _url_in(token: str) -> str | None:
 
 
 def _https_join_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "https" or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # e.g. "https://[abc": not a URL at all
+        raise UsageError(f"`{url[:80]}` isn't a link I can use.") from None
+    if parts.scheme.lower() != "https" or not hostname:
         raise UsageError(f"Only https:// links can be used to join a call, not `{url[:80]}`.")
     if len(url) > 2000:
         raise UsageError("That link is too long (over 2000 characters).")

@@ -126,14 +126,15 @@ class Reconciler:
 
 
 def _repair_drift(service: CallService, call: Call) -> bool:
-    """Follow Slack where it ended the call; make Slack's participants match ours."""
+    """Follow Slack where it ended the call; make Slack's participants and title match ours."""
     info = service.slack_call_info(call)
     if info is None or info.ended:
         return service.record_ended_in_slack(call) is not None
     added, removed = service.sync_participants(
         call, [person.slack_id for person in info.users if person.slack_id]
     )
-    return bool(added or removed)
+    retitled = service.sync_title(call, info.title)
+    return bool(added or removed or retitled)
 
 
 class ReconcilerThread(threading.Thread):

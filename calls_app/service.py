@@ -32,7 +32,7 @@ from calls_app.models import Call, CallState, EndReason
 from calls_app.permissions import AdminCache, may_host
 from calls_app.providers import JoinUrlProvider
 from calls_app.slack_gateway import SlackCallInfo, SlackGateway
-from calls_app.store import CallStore, NewCall, whole_seconds
+from calls_app.store import CallStore, Joined, NewCall, whole_seconds
 from calls_app.text import truncate
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,7 @@ class CallService:
         if len(invitees) > MAX_INVITEES:
             raise UsageError(f"Invite at most {MAX_INVITEES} people at once.")
         started_at = self._clock()
+        lease = started_at + self._lease
         call = self._store.create_starting(
             NewCall(
                 team_id=actor.team_id,
@@ -124,7 +125,7 @@ class CallService:
                 created_by=actor.user_id,
                 started_at=started_at,
             ),
-            lease_until=started_at + self._lease,
+            lease_until=lease,
         )
         try:
             call.slack_call_id = self._slack.add_call(
@@ -138,7 +139,17 @@ class CallService:
         except SlackFailure:
             self._store.mark_failed(call.id, at=self._clock())
             raise
-        self._store.mark_registered(call.id, slack_call_id=call.slack_call_id)
+        if not self._store.mark_registered(
+            call.id,
+            slack_call_id=call.slack_call_id,
+            lease=lease,
+            renewed=self._clock() + self._lease,
+        ):
+            # Slack answered after our lease ran out and the start was given up: undo it there.
+            self._withdraw_unposted(call)
+            raise CallsError(
+                "Slack took too long to register the call, so it wasn't started. Try again."
+            )
         call.state = CallState.ACTIVE
         self._post_call_message(call)
         invited, not_invited = self._invite(call, invitees)
@@ -158,6 +169,10 @@ class CallService:
                 raise CannotPostInChannel() from None
             raise
         now = self._store.set_message(call.id, channel_id=channel, ts=ts)
+        if now is None:
+            # We were slow and the reconciler posted it too: one message is enough.
+            self._slack.delete_message(channel=channel, ts=ts)
+            return
         call.message_channel_id, call.message_ts = channel, ts
         if now.state == CallState.ENDED:
             # Ended before we knew where its message was: its ender couldn't update it.
@@ -219,9 +234,14 @@ class CallService:
 
     def end_automatically(self, call: Call, reason: EndReason) -> Call | None:
         """End on the app's own authority (a limit, or an end a crash interrupted); None if
-        someone else holds the call's lease."""
+        someone else holds the call's lease, or (for an empty call) someone came back."""
         claimed = self._store.claim_ending(
-            call.id, by=None, reason=reason, now=self._clock(), lease=self._lease
+            call.id,
+            by=None,
+            reason=reason,
+            now=self._clock(),
+            lease=self._lease,
+            only_if_empty=reason == EndReason.EMPTY,
         )
         return claimed and self._finish_end(claimed, also=call.created_by)
 
@@ -233,7 +253,9 @@ class CallService:
         return claimed and self._finish_end(claimed, also=call.created_by, tell_slack=False)
 
     def _finish_end(self, claimed: Call, *, also: str, tell_slack: bool = True) -> Call:
-        """With the lease held: calls.end, then the record, the message and Homes."""
+        """With the lease held: calls.end, the message, then the record and Homes. The message
+        goes before the record so that a crash between them leaves an end the reconciler
+        finishes, never a finished end behind a message that still looks live."""
         assert claimed.ended_at is not None and claimed.slack_call_id is not None
         if tell_slack:
             try:
@@ -242,10 +264,15 @@ class CallService:
                     duration_seconds=whole_seconds(claimed.ended_at - claimed.started_at),
                 )
             except SlackFailure:
-                self._store.release_ending(claimed.id)
+                self._store.release_ending(claimed, now=self._clock())
                 raise
+        claimed.duration_seconds = whole_seconds(claimed.ended_at - claimed.started_at)
+        self._show(claimed, blocks.ended_call_message(claimed))
         ended = self._store.mark_ended(claimed)
-        self._show(ended, blocks.ended_call_message(ended))
+        if ended is None:  # the lease was lost meanwhile: its new holder records the end
+            return claimed
+        if ended.message_ts and not claimed.message_ts:  # posted while we were ending it
+            self._show(ended, blocks.ended_call_message(ended))
         self.homes.refresh(ended, also=also)
         return ended
 
@@ -258,6 +285,14 @@ class CallService:
             if failure.error == "invalid_call_id":
                 return None
             raise
+
+    def sync_title(self, call: Call, in_slack: str) -> bool:
+        """Slack shows another title than ours (a rename raced another): ours wins."""
+        if in_slack == call.title:
+            return False
+        assert call.slack_call_id is not None
+        self._slack.rename_call(call.slack_call_id, call.title)
+        return True
 
     def sync_participants(self, call: Call, in_slack: Sequence[str]) -> tuple[int, int]:
         """Make Slack's list of who is in the call match ours; returns (added, removed)."""
@@ -280,12 +315,13 @@ class CallService:
         self._ensure_live(call)
         assert call.slack_call_id is not None
         joined_at = self._clock()
-        if not self._store.add_participant(call.id, user_id=actor.user_id, at=joined_at):
+        joined = self._store.add_participant(call.id, user_id=actor.user_id, at=joined_at)
+        if joined == Joined.ALREADY_IN:
             return JoinedCall(call=call, already_in=True)
         try:
             self._slack.add_participant(call.slack_call_id, actor.user_id)
         except SlackFailure as failure:
-            self._store.undo_join(call.id, user_id=actor.user_id, joined_at=joined_at)
+            self._store.undo_join(call.id, user_id=actor.user_id, joined=joined, at=joined_at)
             if failure.error == "inactive_call":
                 raise CallAlreadyEnded(call.title) from None
             raise
@@ -340,17 +376,20 @@ class CallService:
         self._ensure_live(call)
         self._require_host(actor, call, "rename")
         assert call.slack_call_id is not None
+        # The record first, and only while the call is live: a rename racing End loses.
+        renamed = self._store.set_title(call.id, title)
+        if renamed is None:
+            raise CallAlreadyEnded(call.title)
         try:
             self._slack.rename_call(call.slack_call_id, title)
-        except SlackFailure as failure:
-            if failure.error == "inactive_call":
-                raise CallAlreadyEnded(call.title) from None
+        except SlackFailure:
+            self._store.set_title(call.id, call.title)
             raise
-        self._store.set_title(call.id, title)
-        call.title = title
-        self._show(call, blocks.live_call_message(call))
-        self.homes.refresh(call, also=actor.user_id)
-        return call
+        # Show what the call is now: it may have ended while Slack was renaming it.
+        current = self._store.get(team_id=actor.team_id, call_id=call.id) or renamed
+        self._show(current, blocks.message_for(current))
+        self.homes.refresh(current, also=actor.user_id)
+        return current
 
     # -- status --------------------------------------------------------------------------------
 

@@ -260,6 +260,9 @@ class SlackGateway:
         )
         return str(data["channel"]), str(data["ts"])
 
+    def delete_message(self, *, channel: str, ts: str) -> None:
+        self._send("chat.delete", self._client.chat_delete, channel=channel, ts=ts)
+
     def update_message(self, *, channel: str, ts: str, text: str, blocks: list[dict]) -> None:
         self._send(
             "chat.update",

@@ -12,8 +12,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Exists, and_, case, delete, func, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +22,12 @@ from calls_app.db import writing
 from calls_app.models import Call, CallState, EndReason, HomeTab, Participant
 
 LIVE_STATES = (CallState.ACTIVE, CallState.ENDING)
+
+
+class Joined(StrEnum):
+    FIRST_TIME = "first_time"
+    AGAIN = "again"  # had left, is back
+    ALREADY_IN = "already_in"
 
 
 @dataclass(frozen=True)
@@ -114,41 +121,68 @@ class CallStore:
             session.add(call)
         return call
 
-    def mark_registered(self, call_id: int, *, slack_call_id: str) -> None:
-        """calls.add succeeded: the call is live."""
+    def mark_registered(
+        self, call_id: int, *, slack_call_id: str, lease: datetime, renewed: datetime
+    ) -> bool:
+        """calls.add succeeded: the call is live, and its starter's lease is renewed for
+        posting the message. False if the starter no longer held the lease (it was too slow,
+        and the reconciler gave the start up)."""
         with self._writing() as session:
-            session.execute(
+            result = session.execute(
                 update(Call)
-                .where(Call.id == call_id)
-                # The start's lease stays until the message is posted (set_message ends it).
-                .values(slack_call_id=slack_call_id, state=CallState.ACTIVE)
+                .where(
+                    Call.id == call_id,
+                    Call.state == CallState.STARTING,
+                    Call.lease_expires_at == lease,
+                )
+                # The lease stays until the message is posted (set_message ends it).
+                .values(
+                    slack_call_id=slack_call_id, state=CallState.ACTIVE, lease_expires_at=renewed
+                )
                 .execution_options(synchronize_session=False)
             )
+            return result.rowcount == 1
 
     def mark_failed(self, call_id: int, *, at: datetime) -> None:
+        """Never shown in Slack: the call failed (unless someone ended it meanwhile)."""
         with self._writing() as session:
-            session.execute(
+            failed = session.execute(
                 update(Call)
-                .where(Call.id == call_id)
+                .where(Call.id == call_id, Call.state.in_((CallState.STARTING, CallState.ACTIVE)))
                 .values(state=CallState.FAILED, ended_at=at, lease_expires_at=None)
+                .execution_options(synchronize_session=False)
             )
-            session.execute(
-                update(Participant)
-                .where(Participant.call_id == call_id, Participant.left_at.is_(None))
-                .values(left_at=at)
-            )
+            if failed.rowcount:
+                self._leave_all(session, call_id, at=at)
 
-    def set_message(self, call_id: int, *, channel_id: str, ts: str) -> Call:
+    @staticmethod
+    def _leave_all(session: Session, call_id: int, *, at: datetime) -> None:
+        session.execute(
+            update(Participant)
+            .where(Participant.call_id == call_id, Participant.left_at.is_(None))
+            .values(left_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
+    def set_message(self, call_id: int, *, channel_id: str, ts: str) -> Call | None:
         """Record where the call is shown; returns the call as it is now (it may have been
-        ended meanwhile, by someone who could not yet know where its message was)."""
+        ended meanwhile, by someone who could not yet know where its message was). None if a
+        message was recorded already: this one is a duplicate (a takeover after a slow post)."""
         with self._writing() as session:
             return session.scalars(
                 update(Call)
-                .where(Call.id == call_id)
-                .values(message_channel_id=channel_id, message_ts=ts, lease_expires_at=None)
+                .where(Call.id == call_id, Call.message_ts.is_(None))
+                .values(
+                    message_channel_id=channel_id,
+                    message_ts=ts,
+                    # An active call's start is over; an ender's lease is the ender's.
+                    lease_expires_at=case(
+                        (Call.state == CallState.ACTIVE, None), else_=Call.lease_expires_at
+                    ),
+                )
                 .returning(Call)
                 .execution_options(synchronize_session=False)
-            ).one()
+            ).one_or_none()
 
     def claim_posting(self, call_id: int, *, now: datetime, lease: timedelta) -> bool:
         """Take over posting the message of a call whose starter's lease ran out."""
@@ -196,6 +230,7 @@ class CallStore:
         reason: EndReason,
         now: datetime,
         lease: timedelta,
+        only_if_empty: bool = False,
     ) -> Call | None:
         """Take the right to end the call; exactly one of any number of racing callers wins
         and gets the call back, as claimed.
@@ -211,6 +246,8 @@ class CallStore:
                         Call.state == CallState.ACTIVE,
                         and_(Call.state == CallState.ENDING, Call.lease_expires_at < now),
                     ),
+                    # "Everyone left" must still be true when the claim is made.
+                    ~_someone_present() if only_if_empty else true(),
                 )
                 .values(
                     state=CallState.ENDING,
@@ -223,28 +260,32 @@ class CallStore:
                 .execution_options(synchronize_session=False)
             ).one_or_none()
 
-    def release_ending(self, call_id: int) -> None:
-        """calls.end failed: the call stays live, as if nobody had pressed End."""
+    def release_ending(self, claimed: Call, *, now: datetime) -> None:
+        """calls.end failed: the call stays live, as if nobody had pressed End — unless the
+        lease was lost to someone else meanwhile, whose end this is now."""
         with self._writing() as session:
             session.execute(
                 update(Call)
-                .where(Call.id == call_id, Call.state == CallState.ENDING)
+                .where(*_held(claimed))
                 .values(
                     state=CallState.ACTIVE,
-                    lease_expires_at=None,
+                    # A call whose message was never posted stays up for the reconciler to post.
+                    lease_expires_at=case((Call.message_ts.is_(None), now), else_=None),
                     ended_at=None,
                     ended_by=None,
                     end_reason=None,
                 )
+                .execution_options(synchronize_session=False)
             )
 
-    def mark_ended(self, claimed: Call) -> Call:
-        """Slack confirmed the end; close the call and everyone's presence in it."""
+    def mark_ended(self, claimed: Call) -> Call | None:
+        """Slack confirmed the end; close the call and everyone's presence in it. None if the
+        lease was lost meanwhile (the one who took it over records the end)."""
         assert claimed.ended_at is not None
         with self._writing() as session:
             ended = session.scalars(
                 update(Call)
-                .where(Call.id == claimed.id)
+                .where(*_held(claimed))
                 .values(
                     state=CallState.ENDED,
                     lease_expires_at=None,
@@ -252,8 +293,9 @@ class CallStore:
                 )
                 .returning(Call)
                 .execution_options(synchronize_session=False)
-            ).one()
-            self._close_participants(session, claimed.id, ended_at=claimed.ended_at)
+            ).one_or_none()
+            if ended is not None:
+                self._close_participants(session, claimed.id, ended_at=claimed.ended_at)
             return ended
 
     @staticmethod
@@ -273,9 +315,6 @@ class CallStore:
     ) -> ReconcileCandidates:
         """Calls that need the app to act by itself, each list oldest first and LIMITed."""
         lease_over = and_(Call.lease_expires_at.is_not(None), Call.lease_expires_at < now)
-        present = select(Participant.id).where(
-            Participant.call_id == Call.id, Participant.left_at.is_(None)
-        )
         last_left = (
             select(func.max(Participant.left_at))
             .where(Participant.call_id == Call.id)
@@ -299,7 +338,7 @@ class CallStore:
                 empty=calls_where(
                     active,
                     Call.message_ts.is_not(None),
-                    ~present.exists(),
+                    ~_someone_present(),
                     last_left < now - empty_grace,
                 ),
                 live=calls_where(active, Call.message_ts.is_not(None)),
@@ -318,18 +357,27 @@ class CallStore:
                 .values(state=CallState.FAILED, ended_at=now, lease_expires_at=None)
                 .execution_options(synchronize_session=False)
             )
+            if result.rowcount:
+                self._leave_all(session, call_id, at=now)
             return result.rowcount == 1
 
     # -- renaming ------------------------------------------------------------------------------
 
-    def set_title(self, call_id: int, title: str) -> None:
+    def set_title(self, call_id: int, title: str) -> Call | None:
+        """Rename a live call; None if it is no longer active."""
         with self._writing() as session:
-            session.execute(update(Call).where(Call.id == call_id).values(title=title))
+            return session.scalars(
+                update(Call)
+                .where(Call.id == call_id, Call.state == CallState.ACTIVE)
+                .values(title=title)
+                .returning(Call)
+                .execution_options(synchronize_session=False)
+            ).one_or_none()
 
     # -- participants --------------------------------------------------------------------------
 
-    def add_participant(self, call_id: int, *, user_id: str, at: datetime) -> bool:
-        """Register the person once, however many Join clicks race; True if this one did."""
+    def add_participant(self, call_id: int, *, user_id: str, at: datetime) -> Joined:
+        """Register the person once, however many Join clicks race."""
         with self._writing() as session:
             inserted = session.execute(
                 upsertable_insert(session, Participant)
@@ -338,7 +386,7 @@ class CallStore:
                 .returning(Participant.id)
             ).first()
             if inserted is not None:
-                return True
+                return Joined.FIRST_TIME
             rejoined = session.execute(
                 update(Participant)
                 .where(
@@ -349,19 +397,26 @@ class CallStore:
                 .values(left_at=None, joined_at=at)
                 .execution_options(synchronize_session=False)
             )
-            return rejoined.rowcount == 1
+            return Joined.AGAIN if rejoined.rowcount == 1 else Joined.ALREADY_IN
 
-    def undo_join(self, call_id: int, *, user_id: str, joined_at: datetime) -> None:
-        """Slack refused the join: forget this join and only this one."""
+    def undo_join(self, call_id: int, *, user_id: str, joined: Joined, at: datetime) -> None:
+        """Slack refused the join: forget this join and only this one. (The call may have
+        ended, and closed the row, meanwhile.)"""
+        this_join = (
+            Participant.call_id == call_id,
+            Participant.slack_user_id == user_id,
+            Participant.joined_at == at,
+        )
         with self._writing() as session:
-            session.execute(
-                delete(Participant).where(
-                    Participant.call_id == call_id,
-                    Participant.slack_user_id == user_id,
-                    # This join only: the call may have ended (and closed the row) meanwhile.
-                    Participant.joined_at == joined_at,
+            if joined == Joined.FIRST_TIME:
+                session.execute(delete(Participant).where(*this_join))
+            else:  # keep their earlier time in the call; this one lasted no time
+                session.execute(
+                    update(Participant)
+                    .where(*this_join)
+                    .values(left_at=at)
+                    .execution_options(synchronize_session=False)
                 )
-            )
 
     def mark_left(self, call_id: int, *, user_id: str, at: datetime) -> bool:
         """True if the person was in the call and now is not."""
@@ -547,6 +602,23 @@ class HomeStore:
                     .order_by(HomeTab.user_id)
                 )
             )
+
+
+def _someone_present() -> Exists:
+    return (
+        select(Participant.id)
+        .where(Participant.call_id == Call.id, Participant.left_at.is_(None))
+        .exists()
+    )
+
+
+def _held(claimed: Call) -> tuple[ColumnElement[bool], ...]:
+    """The call is still being ended under the lease this caller claimed."""
+    return (
+        Call.id == claimed.id,
+        Call.state == CallState.ENDING,
+        Call.lease_expires_at == claimed.lease_expires_at,
+    )
 
 
 def upsertable_insert(session: Session, model: type) -> postgresql.Insert | sqlite.Insert:

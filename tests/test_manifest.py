@@ -63,6 +63,7 @@ def test_manifest_scopes_are_exactly_those_the_code_uses():
         "calls_participants_remove": "calls:write",
         "calls_info": "calls:read",
         "chat_postMessage": "chat:write",
+        "chat_delete": "chat:write",
         "chat_update": "chat:write",
         "users_info": "users:read",
         # Home's start modal checks the app is in the picked channel, public or private.

@@ -128,7 +128,9 @@ def test_a_registered_call_whose_message_was_never_posted_gets_it(running_app, r
         title="Orphan",
         users=[{"slack_id": ALICE}],
     )["call"]["id"]
-    store.mark_registered(call.id, slack_call_id=slack_id)
+    assert store.mark_registered(
+        call.id, slack_call_id=slack_id, lease=now + LEASE, renewed=now + LEASE
+    )
     assert reconcile() == {}  # its starter may still be at it
     app.clock.advance(seconds=61)
     assert reconcile() == {"posted messages": 1}
@@ -217,3 +219,90 @@ def test_the_command_line_runs_one_pass(running_app, database_url):
 
 def build_store(app) -> CallStore:
     return CallStore(make_session_factory(app.db.engine))
+
+
+def test_a_start_slower_than_its_lease_is_given_up_and_undone_in_slack(running_app, reconcile):
+    app = running_app
+    answer = threading.Event()
+    app.fake.fail_next("calls.add", hang=answer)
+    _, response_url = app.slack.command("start Slow", user=ALICE)
+    app.fake.wait_for(lambda: app.db.calls() and app.db.calls()[0].state == CallState.STARTING)
+    app.clock.advance(seconds=61)
+    assert reconcile() == {"abandoned starts": 1}
+    answer.set()  # Slack registers the call after all
+    reply = app.fake.wait_for_response(response_url)
+    assert "took too long" in reply["text"]
+    (registered,) = app.fake.calls.values()
+    assert registered.ended  # withdrawn from Slack, not left behind
+    assert app.sent("chat.postMessage") == []
+    call = app.db.only_call()
+    assert (call.state, call.slack_call_id) == (CallState.FAILED, None)
+    assert app.db.present(call.id) == []
+
+
+def test_a_post_slower_than_its_lease_leaves_one_message(running_app, reconcile):
+    app = running_app
+    posted = threading.Event()
+    app.fake.fail_next("chat.postMessage", hang=posted)
+    _, response_url = app.slack.command("start Slow", user=ALICE)
+    app.fake.wait_for(lambda: app.db.calls() and app.db.calls()[0].state == CallState.ACTIVE)
+    app.clock.advance(seconds=61)
+    assert reconcile() == {"posted messages": 1}  # the starter looks dead
+    posted.set()  # …but was only slow
+    app.fake.wait_for_response(response_url)
+    app.fake.wait_for(lambda: app.sent("chat.delete"))
+    assert len(app.fake.messages) == 1
+    assert app.db.only_call().message_ts == app.fake.messages[0].ts
+
+
+def test_recording_the_message_keeps_an_enders_lease(running_app, reconcile):
+    app = running_app
+    store = build_store(app)
+    now = app.clock()
+    call = store.create_starting(
+        NewCall("T0001", None, GENERAL, "Racy", "https://x.example/r", ALICE, now),
+        lease_until=now + LEASE,
+    )
+    assert store.mark_registered(
+        call.id, slack_call_id="R1", lease=now + LEASE, renewed=now + LEASE
+    )
+    claimed = store.claim_ending(call.id, by=ALICE, reason=EndReason.PERSON, now=now, lease=LEASE)
+    assert claimed is not None
+    store.set_message(call.id, channel_id=GENERAL, ts="1.2")  # the post lands after the claim
+    assert app.db.call(call.id).lease_expires_at == claimed.lease_expires_at
+
+
+def test_the_empty_rule_does_not_end_a_call_someone_rejoined(running_app):
+    app = running_app
+    store = build_store(app)
+    call = app.start_call("start Standup")  # Alice is in it
+    claimed = store.claim_ending(
+        call.id,
+        by=None,
+        reason=EndReason.EMPTY,
+        now=app.clock(),
+        lease=LEASE,
+        only_if_empty=True,
+    )
+    assert claimed is None
+    assert app.db.call(call.id).state == CallState.ACTIVE
+
+
+def test_an_ender_that_lost_its_lease_changes_nothing(running_app):
+    app = running_app
+    store = build_store(app)
+    call = app.start_call("start Standup")
+    first = store.claim_ending(
+        call.id, by=ALICE, reason=EndReason.PERSON, now=app.clock(), lease=LEASE
+    )
+    app.clock.advance(seconds=61)
+    second = store.claim_ending(
+        call.id, by=BOB, reason=EndReason.PERSON, now=app.clock(), lease=LEASE
+    )
+    assert first is not None and second is not None
+    store.release_ending(first, now=app.clock())  # the first ender's calls.end finally failed
+    assert store.mark_ended(first) is None
+    stored = app.db.call(call.id)
+    assert (stored.state, stored.lease_expires_at) == (CallState.ENDING, second.lease_expires_at)
+    assert store.mark_ended(second) is not None
+    assert app.db.call(call.id).state == CallState.ENDED

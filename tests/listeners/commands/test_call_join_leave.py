@@ -89,3 +89,16 @@ def test_leave_picks_the_one_call_you_are_in_when_several_run(running_app):
     assert "You left *Two*" in reply_text(reply)
     assert app.db.present(second.id) == []
     assert app.db.present(first.id) == [ALICE]
+
+
+def test_slack_refusing_a_rejoin_keeps_the_earlier_participation(running_app):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.command("join", user=BOB)
+    app.command("leave", user=BOB)
+    app.fake.fail_next("calls.participants.add", error="internal_error")
+    reply = app.command("join", user=BOB)
+    assert "internal_error" in reply_text(reply)
+    (bob,) = [p for p in app.db.participants(call.id) if p.slack_user_id == BOB]
+    assert bob.left_at is not None  # still took part, and is not in it now
+    assert app.db.present(call.id) == [ALICE]

@@ -140,3 +140,11 @@ def test_app_not_in_channel_ends_the_registered_call_and_says_how_to_fix_it(runn
     assert call.state == CallState.FAILED
     assert call.message_ts is None
     assert app.db.present(call.id) == []
+
+
+def test_a_link_that_is_not_a_url_is_refused_not_a_500(running_app):
+    app = running_app
+    result, _ = app.slack.command("start Standup https://[abc", user=ALICE)
+    assert result.status == 200
+    assert "isn't a link I can use" in result.json()["text"]
+    assert app.db.calls() == []
