@@ -323,11 +323,9 @@ class CallStore:
         active = Call.state == CallState.ACTIVE
         with self._sessions() as session:
 
-            def calls_where(*conditions: object) -> list[Call]:
+            def calls_where(*conditions: object, order: object = Call.started_at) -> list[Call]:
                 return list(
-                    session.scalars(
-                        select(Call).where(*conditions).order_by(Call.started_at).limit(limit)
-                    )
+                    session.scalars(select(Call).where(*conditions).order_by(order).limit(limit))
                 )
 
             return ReconcileCandidates(
@@ -341,7 +339,8 @@ class CallStore:
                     ~_someone_present(),
                     last_left < now - empty_grace,
                 ),
-                live=calls_where(active, Call.message_ts.is_not(None)),
+                # A sample, not the oldest: every live call gets checked over a few passes.
+                live=calls_where(active, Call.message_ts.is_not(None), order=func.random()),
             )
 
     def abandon_start(self, call_id: int, *, now: datetime) -> bool:

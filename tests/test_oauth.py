@@ -11,6 +11,8 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
+from calls_app.bolt_app import build_parts, build_reconciler
+from calls_app.config import load_settings
 from calls_app.installations import BOT_SCOPES, BOTS_TABLE, INSTALLATIONS_TABLE
 from calls_app.models import CallState, EndReason
 from tests.conftest import ALICE, GENERAL, RunningApp, app_env, reply_text, serve_app
@@ -161,3 +163,19 @@ def test_single_workspace_mode_has_no_install_routes(running_app):
     from tests.slack_requests import get
 
     assert get(running_app.base_url + "/slack/install").status == 404
+
+
+def test_the_reconciler_closes_calls_of_a_workspace_whose_install_is_gone(
+    oauth_app, oauth_fake, database_url
+):
+    app = oauth_app
+    install(app, TEAM_B)
+    call_b = app.start_call("start Beta", user=BOB_B, team_id=TEAM_B, channel=CHANNEL_B)
+    with app.db.engine.begin() as connection:  # the uninstall event was never delivered
+        connection.execute(BOTS_TABLE.delete())
+        connection.execute(INSTALLATIONS_TABLE.delete())
+    settings = load_settings(oauth_env(oauth_fake, database_url))
+    reconciler = build_reconciler(build_parts(settings, app.db.engine, clock=app.clock))
+    assert reconciler.run_once()["closed: workspace gone"] == 1
+    stored = app.db.call(call_b.id)
+    assert (stored.state, stored.end_reason) == (CallState.ENDED, EndReason.UNINSTALLED)
