@@ -42,6 +42,8 @@ class AppParts:
     services: ServiceFactory
     installs: InstallationStore | None
     clients: WorkspaceClients
+    # Where listeners run after the ack; kept here so a shutdown can wait for them.
+    listener_executor: ThreadPoolExecutor
 
 
 def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -> AppParts:
@@ -70,6 +72,9 @@ def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -
         clients=WorkspaceClients(
             base_url=settings.slack_api_url, bot_token=settings.bot_token, installs=installs
         ),
+        listener_executor=ThreadPoolExecutor(
+            max_workers=settings.threads, thread_name_prefix="listener"
+        ),
     )
 
 
@@ -84,9 +89,7 @@ def build_bolt_app(parts: AppParts) -> App:
         request_verification_enabled=False,
         # Ack first, work after: listeners run on this pool once Slack has its answer.
         process_before_response=False,
-        listener_executor=ThreadPoolExecutor(
-            max_workers=settings.threads, thread_name_prefix="listener"
-        ),
+        listener_executor=parts.listener_executor,
     )
 
     @app.middleware

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,17 +63,26 @@ def check_schema(engine: Engine) -> None:
 
 
 def check_slack(settings: Settings) -> None:
-    """One auth.test, so a wrong token or URL stops the app now, not at the first command.
-    (With OAuth installs there is no token yet: each workspace brings its own.)"""
-    if settings.bot_token is None:
-        return
-    client = make_web_client(token=settings.bot_token, base_url=settings.slack_api_url)
+    """Ask Slack about each token now, so a wrong one (or URL) stops the app at start, not at
+    the first command. With OAuth installs there is no bot token yet: each workspace brings
+    its own."""
+    if settings.app_token:
+        # Only an app-level token may open a Socket Mode connection: check that it can.
+        client = make_web_client(token=None, base_url=settings.slack_api_url)
+        app_token = settings.app_token
+        _ask_slack(
+            "SLACK_APP_TOKEN", settings, lambda: client.apps_connections_open(app_token=app_token)
+        )
+    if settings.bot_token:
+        client = make_web_client(token=settings.bot_token, base_url=settings.slack_api_url)
+        _ask_slack("SLACK_BOT_TOKEN", settings, client.auth_test)
+
+
+def _ask_slack(setting: str, settings: Settings, ask: Callable[[], object]) -> None:
     try:
-        client.auth_test()
+        ask()
     except SlackApiError as e:
-        raise StartupError(
-            f"SLACK_BOT_TOKEN: Slack refused it ({e.response.get('error')})."
-        ) from None
+        raise StartupError(f"{setting}: Slack refused it ({e.response.get('error')}).") from None
     except (SlackClientError, OSError) as e:
         raise StartupError(
             f"SLACK_API_URL: can't reach Slack at {settings.slack_api_url} ({type(e).__name__})."
@@ -153,13 +165,32 @@ class GunicornServer(BaseApplication):
         return production_wsgi_app(self._settings)
 
 
+SHUTDOWN_GRACE_SECONDS = 20
+
+
 def serve(settings: Settings) -> None:
     if settings.app_token:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        parts = build_parts(settings, make_engine(settings.database_url))
-        start_reconciler(parts)
-        log.info("connecting to Slack in Socket Mode")
-        SocketModeHandler(build_bolt_app(parts), settings.app_token).start()
+        serve_socket_mode(settings, settings.app_token)
         return
     GunicornServer(settings).run()
+
+
+def serve_socket_mode(settings: Settings, app_token: str) -> None:
+    """Socket Mode until SIGTERM/SIGINT; then stop taking payloads and let the work already
+    acknowledged finish (as gunicorn does for HTTP)."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    parts = build_parts(settings, make_engine(settings.database_url))
+    start_reconciler(parts)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    handler = SocketModeHandler(build_bolt_app(parts), app_token)
+    handler.connect()
+    log.info("connected to Slack in Socket Mode")
+    stop.wait()
+    log.info("stopping: no new payloads; finishing the work in flight")
+    handler.close()
+    finishing = threading.Thread(target=parts.listener_executor.shutdown, daemon=True)
+    finishing.start()
+    finishing.join(SHUTDOWN_GRACE_SECONDS)

@@ -75,6 +75,10 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
 # The error Slack gives for a missing required argument, where it is not invalid_arguments.
 MISSING_ARG_ERRORS = {"channel": "channel_not_found", "user": "user_not_found"}
 
+# Methods served without a definition in tests/slack_api: they authenticate differently.
+APPS_CONNECTIONS_OPEN = "apps.connections.open"  # app-level tokens (xapp-...) only
+UNDEFINED_METHODS = ("oauth.v2.access", APPS_CONNECTIONS_OPEN)
+
 
 def load_method_definitions(directory: Path = API_DIR) -> dict[str, dict]:
     """Method name -> definition (``args`` with required/type/format, ``errors``)."""
@@ -737,6 +741,7 @@ class FakeSlack:
         self._faults: dict[str, deque[_Fault]] = {}
         self._response_urls: dict[str, dict] = {}
         self._oauth_codes: dict[str, dict] = {}
+        self._app_tokens: dict[str, str] = {}  # app-level token -> Socket Mode URL
         self._open_views: dict[str, dict] = {}  # view id -> {"team_id", "view", "user_id"}
         self._home_view_ids: dict[tuple[str, str], str] = {}
         self._issued_triggers: dict[str, float] = {}
@@ -926,6 +931,15 @@ class FakeSlack:
             }
             self._open_views[view_id] = {"team_id": team.id, "view": stored}
 
+    def set_app_token(self, token: str, *, url: str) -> None:
+        """An app-level token (``xapp-...``): apps.connections.open with it answers ``url``.
+
+        As in Slack, a bot token there is refused (not_allowed_token_type) and any other
+        token is invalid_auth.
+        """
+        with self._lock:
+            self._app_tokens[token] = url
+
     def set_oauth_code(
         self,
         code: str,
@@ -1070,7 +1084,7 @@ class FakeSlack:
         those it is processed normally (a slow Slack). ``method`` may also be
         ``"response_url"`` for posts to any response_url. Faults queue in order.
         """
-        if method not in self._handlers and method not in ("oauth.v2.access", "response_url"):
+        if method not in self._handlers and method not in (*UNDEFINED_METHODS, "response_url"):
             raise ValueError(f"unknown method {method!r}")
         if times < 1:
             raise ValueError("times must be at least 1")
@@ -1195,13 +1209,15 @@ class FakeSlack:
 
     def _dispatch(self, method: str, request: _ParsedRequest) -> tuple[int, dict]:
         """Authenticate, check arguments against the definition, run the handler."""
-        if method not in self._handlers and method != "oauth.v2.access":
+        if method not in self._handlers and method not in UNDEFINED_METHODS:
             return 404, {"ok": False, "error": "unknown_method"}
         try:
             if request.error:
                 raise SlackError(request.error)
             if method == "oauth.v2.access":
                 result = self._oauth_v2_access(request)
+            elif method == APPS_CONNECTIONS_OPEN:
+                result = self._apps_connections_open(request.token)
             else:
                 team = self._authenticate(request.token, method)
                 self._check_args(method, request.args)
@@ -1745,6 +1761,19 @@ class FakeSlack:
             "enterprise": enterprise if grant["enterprise_id"] else None,
             "is_enterprise_install": False,
         }
+
+    # ------------------------------------------------------------------ socket mode
+
+    def _apps_connections_open(self, token: str | None) -> dict:
+        """A Socket Mode WebSocket URL for an app-level token from set_app_token()."""
+        if not token:
+            raise SlackError("not_authed")
+        if token in self._tokens:
+            raise SlackError("not_allowed_token_type")
+        url = self._app_tokens.get(token)
+        if url is None:
+            raise SlackError("invalid_auth")
+        return {"url": url}
 
     # ------------------------------------------------------------------ response_url
 
