@@ -13,7 +13,6 @@ import math
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,8 +26,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from tests.app_process import process_env
 from tests.fake_slack import ApiRequest, FakeSlack
-from tests.slack_requests import SIGNING_SECRET, sign
+from tests.slack_requests import (
+    SIGNING_SECRET,
+    app_home_opened_event,
+    event_envelope,
+    sign,
+    slash_command_form,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_SCRIPT = ROOT / "app.py"
@@ -37,8 +43,6 @@ EVENTS_PATH = "/slack/events"
 TEAM_ID = "T0001"  # the fake's own workspace
 
 # Settings of the servers: none leaks in from the environment the benchmark runs in.
-_SERVER_PREFIXES = ("SLACK_", "CALLS_", "BENCH_")
-_SERVER_NAMES = {"DATABASE_URL", "PORT", "WEB_CONCURRENCY", "LOG_LEVEL", "GUNICORN_CMD_ARGS"}
 
 
 class BenchError(Exception):
@@ -192,76 +196,31 @@ def post_signed(port: int, body: bytes, content_type: str, *, timeout: float = 1
 
 
 def command_body(text: str, *, user: str, channel: str, response_url: str) -> bytes:
-    """A `/call` slash command as Slack posts it (same fields as tests.slack_requests)."""
-    return urlencode(
-        {
-            "token": "verification-token-unused",
-            "team_id": TEAM_ID,
-            "team_domain": "example",
-            "channel_id": channel,
-            "channel_name": channel.lower(),
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": "/call",
-            "text": text,
-            "api_app_id": "A123456",
-            "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": f"trigger-{time.monotonic_ns()}",
-        }
-    ).encode()
+    """A `/call` slash command as Slack posts it."""
+    form = slash_command_form(
+        text,
+        user=user,
+        team_id=TEAM_ID,
+        channel=channel,
+        channel_name=channel.lower(),
+        response_url=response_url,
+    )
+    return urlencode(form).encode()
 
 
 def home_opened_body(user: str) -> bytes:
-    """An Events API envelope with app_home_opened (same shape as tests.slack_requests)."""
-    return json.dumps(
-        {
-            "token": "verification-token-unused",
-            "team_id": TEAM_ID,
-            "api_app_id": "A123456",
-            "event": {
-                "type": "app_home_opened",
-                "user": user,
-                "channel": "D0LAHSQ9B",
-                "tab": "home",
-                "event_ts": f"{time.time():.6f}",
-            },
-            "type": "event_callback",
-            "event_id": f"Ev{time.monotonic_ns()}",
-            "event_time": int(time.time()),
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": TEAM_ID,
-                    "user_id": "U0BOT",
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-        }
-    ).encode()
+    """An Events API envelope with app_home_opened."""
+    return json.dumps(event_envelope(app_home_opened_event(user), team_id=TEAM_ID)).encode()
 
 
 # --------------------------------------------------------------------------- server processes
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def clean_env(settings: dict[str, str]) -> dict[str, str]:
-    """This process's environment (PATH and the like) less any server setting, plus ``settings``."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(_SERVER_PREFIXES) and key not in _SERVER_NAMES
-    }
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(settings)
-    return env
+    """As the tests start the app (no stray app setting from this environment), and no
+    benchmark setting left over from another run either."""
+    env = process_env(settings)
+    return {k: v for k, v in env.items() if not k.startswith("BENCH_") or k in settings}
 
 
 def _parent_of(pid: int) -> int | None:

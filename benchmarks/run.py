@@ -44,7 +44,6 @@ from benchmarks.harness import (  # noqa: E402
     Traffic,
     analyze,
     command_body,
-    free_port,
     gunicorn_options_of_app,
     home_opened_body,
     percentile,
@@ -52,6 +51,7 @@ from benchmarks.harness import (  # noqa: E402
     seed_history,
     start_fake,
 )
+from tests.app_process import free_port  # noqa: E402
 from tests.slack_requests import SIGNING_SECRET  # noqa: E402
 
 FORM = "application/x-www-form-urlencoded"

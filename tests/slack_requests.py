@@ -60,6 +60,109 @@ def get(url: str) -> HttpResult:
         return HttpResult(error.code, error.read().decode(), dict(error.headers))
 
 
+def slash_command_form(
+    text: str,
+    *,
+    user: str,
+    response_url: str,
+    team_id: str = "T0001",
+    channel: str = "C0GENERAL",
+    channel_name: str = "general",
+) -> dict[str, str]:
+    """A `/call` command as Slack sends it: the fields of its form."""
+    return {
+        "token": "verification-token-unused",
+        "team_id": team_id,
+        "team_domain": "example",
+        "channel_id": channel,
+        "channel_name": channel_name,
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": "/call",
+        "text": text,
+        "api_app_id": "A123456",
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": f"trigger-{time.monotonic_ns()}",
+    }
+
+
+def button_click_payload(
+    action_id: str,
+    value: str | None,
+    *,
+    user: str,
+    response_url: str,
+    team_id: str = "T0001",
+    channel: str = "C0GENERAL",
+    message_ts: str = "1700000000.000200",
+) -> dict:
+    """A block_actions payload for a button in a message the app posted."""
+    action = {
+        "action_id": action_id,
+        "block_id": "call_actions",
+        "text": {"type": "plain_text", "text": "Button", "emoji": True},
+        "type": "button",
+        "action_ts": f"{time.time():.6f}",
+    }
+    if value is not None:
+        action["value"] = value
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team_id},
+        "api_app_id": "A123456",
+        "token": "verification-token-unused",
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": False,
+        },
+        "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "team": {"id": team_id, "domain": "example"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel, "name": "general"},
+        "message": {"type": "message", "ts": message_ts, "text": "…", "blocks": []},
+        "state": {"values": {}},
+        "response_url": response_url,
+        "actions": [action],
+    }
+
+
+def app_home_opened_event(user: str) -> dict:
+    return {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": "D0LAHSQ9B",
+        "tab": "home",
+        "event_ts": f"{time.time():.6f}",
+    }
+
+
+def event_envelope(event: dict, *, team_id: str = "T0001") -> dict:
+    """An Events API delivery of `event`."""
+    return {
+        "token": "verification-token-unused",
+        "team_id": team_id,
+        "api_app_id": "A123456",
+        "event": event,
+        "type": "event_callback",
+        "event_id": f"Ev{time.monotonic_ns()}",
+        "event_time": int(time.time()),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team_id,
+                "user_id": "U0BOT",
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+    }
+
+
 class SlackDriver:
     """Drives the app as Slack does: one method per kind of request."""
 
@@ -80,21 +183,14 @@ class SlackDriver:
     ) -> tuple[HttpResult, str]:
         """A `/call` slash command; returns the HTTP answer and the command's response_url."""
         response_url = response_url or self._new_response_url()
-        form = {
-            "token": "verification-token-unused",
-            "team_id": team_id or self.team_id,
-            "team_domain": "example",
-            "channel_id": channel,
-            "channel_name": channel_name,
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": "/call",
-            "text": text,
-            "api_app_id": "A123456",
-            "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": f"trigger-{time.monotonic_ns()}",
-        }
+        form = slash_command_form(
+            text,
+            user=user,
+            team_id=team_id or self.team_id,
+            channel=channel,
+            channel_name=channel_name,
+            response_url=response_url,
+        )
         body = urlencode(form).encode()
         return self.post_form(body), response_url
 
@@ -110,38 +206,16 @@ class SlackDriver:
     ) -> tuple[HttpResult, str, str]:
         """A button in a message; returns the HTTP answer, the response_url and the trigger_id."""
         response_url = self._new_response_url()
-        trigger_id = f"trigger-{time.monotonic_ns()}"
-        team = team_id or self.team_id
-        action = {
-            "action_id": action_id,
-            "block_id": "call_actions",
-            "text": {"type": "plain_text", "text": "Button", "emoji": True},
-            "type": "button",
-            "action_ts": "1700000001.000300",
-        }
-        if value is not None:
-            action["value"] = value
-        payload = {
-            "type": "block_actions",
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
-            "api_app_id": "A123456",
-            "token": "verification-token-unused",
-            "container": {
-                "type": "message",
-                "message_ts": message_ts,
-                "channel_id": channel,
-                "is_ephemeral": False,
-            },
-            "trigger_id": trigger_id,
-            "team": {"id": team, "domain": "example"},
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "channel": {"id": channel, "name": "general"},
-            "message": {"type": "message", "ts": message_ts, "text": "…", "blocks": []},
-            "state": {"values": {}},
-            "response_url": response_url,
-            "actions": [action],
-        }
+        payload = button_click_payload(
+            action_id,
+            value,
+            user=user,
+            team_id=team_id or self.team_id,
+            channel=channel,
+            message_ts=message_ts,
+            response_url=response_url,
+        )
+        trigger_id = payload["trigger_id"]
         return self.post_payload(payload), response_url, trigger_id
 
     def click_in_home(
@@ -186,16 +260,7 @@ class SlackDriver:
         return self.post_payload(payload), trigger_id
 
     def open_home(self, *, user: str, team_id: str | None = None) -> HttpResult:
-        return self.event(
-            {
-                "type": "app_home_opened",
-                "user": user,
-                "channel": "D0LAHSQ9B",
-                "tab": "home",
-                "event_ts": f"{time.time():.6f}",
-            },
-            team_id=team_id,
-        )
+        return self.event(app_home_opened_event(user), team_id=team_id)
 
     def submit_view(
         self,
@@ -236,29 +301,9 @@ class SlackDriver:
     def event(
         self, event: dict, *, team_id: str | None = None, headers: dict | None = None
     ) -> HttpResult:
-        team = team_id or self.team_id
-        envelope = {
-            "token": "verification-token-unused",
-            "team_id": team,
-            "api_app_id": "A123456",
-            "event": event,
-            "type": "event_callback",
-            "event_id": f"Ev{time.monotonic_ns()}",
-            "event_time": int(time.time()),
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": team,
-                    "user_id": "U0BOT",
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-        }
         return post(
             self.events_url,
-            json.dumps(envelope).encode(),
+            json.dumps(event_envelope(event, team_id=team_id or self.team_id)).encode(),
             content_type="application/json",
             extra_headers=headers,
         )

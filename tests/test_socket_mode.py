@@ -40,6 +40,7 @@ from tests.fake_socket_mode import (
     SocketModeConnection,
     encode_frame,
 )
+from tests.slack_requests import button_click_payload, slash_command_form
 
 pytestmark = pytest.mark.slow
 
@@ -50,67 +51,6 @@ READY_TIMEOUT = 15.0
 
 
 # --------------------------------------------------------------------------- payloads
-
-
-def slash_command(text: str, *, user: str, response_url: str, channel: str = GENERAL) -> dict:
-    """A slash command's payload as Socket Mode delivers it: the HTTP form, as a dict."""
-    return {
-        "token": "verification-token-unused",
-        "team_id": "T0001",
-        "team_domain": "example",
-        "channel_id": channel,
-        "channel_name": "general",
-        "user_id": user,
-        "user_name": user.lower(),
-        "command": "/call",
-        "text": text,
-        "api_app_id": "A123456",
-        "is_enterprise_install": "false",
-        "response_url": response_url,
-        "trigger_id": f"trigger-{time.monotonic_ns()}",
-    }
-
-
-def button_click(
-    action_id: str,
-    value: str,
-    *,
-    user: str,
-    response_url: str,
-    message_ts: str,
-    channel: str = GENERAL,
-) -> dict:
-    """A block_actions payload for a button in a message."""
-    return {
-        "type": "block_actions",
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0001"},
-        "api_app_id": "A123456",
-        "token": "verification-token-unused",
-        "container": {
-            "type": "message",
-            "message_ts": message_ts,
-            "channel_id": channel,
-            "is_ephemeral": False,
-        },
-        "trigger_id": f"trigger-{time.monotonic_ns()}",
-        "team": {"id": "T0001", "domain": "example"},
-        "enterprise": None,
-        "is_enterprise_install": False,
-        "channel": {"id": channel, "name": "general"},
-        "message": {"type": "message", "ts": message_ts, "text": "…", "blocks": []},
-        "state": {"values": {}},
-        "response_url": response_url,
-        "actions": [
-            {
-                "action_id": action_id,
-                "block_id": "call_actions",
-                "text": {"type": "plain_text", "text": "End call", "emoji": True},
-                "value": value,
-                "type": "button",
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-    }
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -217,7 +157,7 @@ def test_socket_mode_starts_and_ends_a_call(
     response_url = fake_slack.new_response_url()
     sent_at = time.monotonic()
     command_envelope = connection.send_envelope(
-        "slash_commands", slash_command("start Standup", user=ALICE, response_url=response_url)
+        "slash_commands", slash_command_form("start Standup", user=ALICE, response_url=response_url)
     )
     try:
         ack = app.ack(command_envelope)
@@ -247,7 +187,7 @@ def test_socket_mode_starts_and_ends_a_call(
     response_url = fake_slack.new_response_url()
     click_envelope = connection.send_envelope(
         "interactive",
-        button_click(
+        button_click_payload(
             "call_end",
             str(call.id),
             user=ALICE,
@@ -302,7 +242,7 @@ def test_socket_mode_reconnects_when_slack_says_disconnect(
     # `/call help` is answered in the ack itself: the envelope's response payload.
     response_url = fake_slack.new_response_url()
     envelope_id = second.send_envelope(
-        "slash_commands", slash_command("help", user=ALICE, response_url=response_url)
+        "slash_commands", slash_command_form("help", user=ALICE, response_url=response_url)
     )
     ack = app.ack(envelope_id, second)
     assert ack["envelope_id"] == envelope_id
@@ -435,7 +375,7 @@ def test_sigterm_lets_acknowledged_work_finish(
     fake_slack.fail_next("calls.add", hang=calls_add_gate)
     response_url = fake_slack.new_response_url()
     envelope = app.connection.send_envelope(
-        "slash_commands", slash_command("start Standup", user=ALICE, response_url=response_url)
+        "slash_commands", slash_command_form("start Standup", user=ALICE, response_url=response_url)
     )
     app.ack(envelope)
     app.process.signal(signal.SIGTERM)
