@@ -31,6 +31,17 @@ class EndReason(StrEnum):
     UNINSTALLED = "uninstalled"  # the workspace removed the app
 
 
+def _stored_as_text(values: type[StrEnum]) -> Enum:
+    """An enum kept as its string values in a VARCHAR, the same on SQLite and PostgreSQL."""
+    return Enum(
+        values,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
 class Call(Base):
     __tablename__ = "calls"
     __table_args__ = (
@@ -50,27 +61,11 @@ class Call(Base):
     title: Mapped[str] = mapped_column(String(200))
     join_url: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(32))
-    state: Mapped[CallState] = mapped_column(
-        Enum(
-            CallState,
-            native_enum=False,
-            length=16,
-            values_callable=lambda states: [s.value for s in states],
-            validate_strings=True,
-        )
-    )
+    state: Mapped[CallState] = mapped_column(_stored_as_text(CallState))
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ended_by: Mapped[str | None] = mapped_column(String(32))
-    end_reason: Mapped[EndReason | None] = mapped_column(
-        Enum(
-            EndReason,
-            native_enum=False,
-            length=16,
-            values_callable=lambda reasons: [r.value for r in reasons],
-            validate_strings=True,
-        )
-    )
+    end_reason: Mapped[EndReason | None] = mapped_column(_stored_as_text(EndReason))
     duration_seconds: Mapped[int | None]
     message_channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
