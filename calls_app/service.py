@@ -95,7 +95,7 @@ class CallService:
         """Before a modal closes: can the call be shown in that channel? Returns its name."""
         if len(invitees) > MAX_INVITEES:
             raise UsageError(f"Invite at most {MAX_INVITEES} people at once.")
-        name, is_member = self._slack.channel_membership(channel_id)
+        name, is_member = self._slack.for_checks_before_ack().channel_membership(channel_id)
         if not is_member:
             raise CannotPostInChannel()
         return name

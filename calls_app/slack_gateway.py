@@ -46,6 +46,7 @@ RETRY_SAFE_METHODS = frozenset(
     }
 )
 
+CHECK_TIMEOUT_SECONDS = 2
 _TOKEN_PROBLEMS = {
     "invalid_auth",
     "not_authed",
@@ -141,6 +142,21 @@ class SlackCallInfo:
 class SlackGateway:
     def __init__(self, client: WebClient) -> None:
         self._client = client
+
+    def for_checks_before_ack(self) -> SlackGateway:
+        """The same workspace, one try and a short timeout: a check that runs before Slack's
+        3-second acknowledgement must not outlast it retrying (the person would see a failure,
+        try again, and get the work done twice)."""
+        client = self._client
+        return SlackGateway(
+            WebClient(
+                token=client.token,
+                base_url=client.base_url,
+                timeout=CHECK_TIMEOUT_SECONDS,
+                team_id=client.default_params.get("team_id"),
+                retry_handlers=[],
+            )
+        )
 
     def _send(self, method: str, send: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
         """Run one WebClient method; every failure becomes a SlackFailure naming it."""

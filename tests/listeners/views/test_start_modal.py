@@ -132,3 +132,18 @@ def test_a_failure_after_the_modal_closed_is_shown_in_the_modal(running_app):
     update = [v for v in app.fake.views if v["method"] == "views.update"][-1]
     assert "doesn't allow calls" in update["view"]["blocks"][0]["text"]["text"]
     assert [c.state for c in app.db.calls()] == [CallState.FAILED]
+
+
+def test_the_check_before_closing_the_modal_does_not_retry_past_slacks_3_seconds(running_app):
+    """A rate-limited check answers with a field error at once instead of sleeping through
+    Retry-After while Slack gives up on the modal (and the person submits again)."""
+    app = running_app
+    opened = open_start_modal(app)
+    app.fake.fail_next("conversations.info", status=429, retry_after=5)
+    result = app.slack.submit_view(
+        opened["view"], values(channel=GENERAL, title="x"), user=ALICE, view_id=opened["id"]
+    )
+    assert result.json()["response_action"] == "errors"
+    assert "rate-limiting" in result.json()["errors"]["channel_block"]
+    assert len(app.fake.attempts_to("conversations.info")) == 1
+    assert app.db.calls() == []
