@@ -93,10 +93,6 @@ class CallStore:
                 )
             )
 
-    def count(self) -> int:
-        with self._sessions() as session:
-            return session.scalar(select(func.count()).select_from(Call)) or 0
-
     # -- starting ------------------------------------------------------------------------------
 
     def create_starting(self, new: NewCall, *, lease_until: datetime) -> Call:
