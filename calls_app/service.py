@@ -348,10 +348,11 @@ class CallService:
     # -- rename --------------------------------------------------------------------------------
 
     def check_can_rename(self, actor: Actor, *, call_id: int) -> Call:
-        """The call, if this person may rename it now (before a modal is opened for it)."""
+        """The call, if this person may rename it now. Both callers race a clock (a modal's
+        ack, a trigger_id's 3 seconds), so any admin lookup gets one short try."""
         call = self._resolve(actor, "rename", call_id=call_id)
         self._ensure_live(call)
-        self._require_host(actor, call, "rename")
+        self._require_host(actor, call, "rename", slack=self._slack.for_checks_before_ack())
         return call
 
     def open_rename_modal(
@@ -456,9 +457,15 @@ class CallService:
         if call.state == CallState.FAILED:
             raise CallNotFound()
 
-    def _require_host(self, actor: Actor, call: Call, action: str) -> None:
+    def _require_host(
+        self, actor: Actor, call: Call, action: str, *, slack: SlackGateway | None = None
+    ) -> None:
         if not may_host(
-            self._admins, self._slack, team_id=actor.team_id, user_id=actor.user_id, call=call
+            self._admins,
+            slack or self._slack,
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            call=call,
         ):
             raise NotAllowed(action)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from calls_app.models import CallState
-from tests.conftest import ALICE, BOB, CAROL, OTHER_TEAM, reply_text
+from tests.conftest import ADMIN, ALICE, BOB, CAROL, OTHER_TEAM, reply_text
 
 
 def test_join_button_registers_the_person(running_app):
@@ -138,3 +138,13 @@ def test_a_button_value_that_is_no_call_id_acts_on_nothing(running_app):
         reply = app.click("call_end", value, user=ALICE)
         assert "doesn't exist" in reply_text(reply)
     assert app.db.call(call.id).state == CallState.ACTIVE
+
+
+def test_the_rename_buttons_admin_check_tries_once_within_the_trigger_ids_3_seconds(running_app):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.fake.fail_next("users.info", status=429, retry_after=5)
+    reply = app.click("call_rename", str(call.id), user=ADMIN)
+    assert "rate-limiting" in reply_text(reply)
+    assert len(app.fake.attempts_to("users.info")) == 1
+    assert app.fake.views == []
