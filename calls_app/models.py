@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from calls_app.db import Base, UtcDateTime
@@ -69,6 +78,8 @@ class Call(Base):
     duration_seconds: Mapped[int | None]
     message_channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
+    # An update of the message failed: the reconciler renders it again from the call's state.
+    message_outdated: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Who may finish a transitional state: a crashed holder's lease runs out and another takes over.
     lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 

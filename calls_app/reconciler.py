@@ -108,6 +108,9 @@ class Reconciler:
                 lambda service, call: service.end_automatically(call, EndReason.EMPTY),
             )
             self._each(
+                found.outdated_messages, "refreshed messages", done, CallService.refresh_message
+            )
+            self._each(
                 [c for c in found.live if c.id not in handled],
                 "repaired drift",
                 done,

@@ -481,4 +481,20 @@ class CallService:
                 blocks=message.blocks,
             )
         except SlackFailure:
-            log.warning("call %s: its message could not be updated", call.id)
+            log.warning(
+                "call %s: its message could not be updated; the reconciler retries", call.id
+            )
+            self._store.mark_message_outdated(call.id)
+
+    def refresh_message(self, call: Call) -> bool:
+        """Render the call message again from what the call is now (an update failed)."""
+        assert call.message_channel_id is not None and call.message_ts is not None
+        message = blocks.message_for(call)
+        self._slack.update_message(
+            channel=call.message_channel_id,
+            ts=call.message_ts,
+            text=message.text,
+            blocks=message.blocks,
+        )
+        self._store.mark_message_current(call)
+        return True

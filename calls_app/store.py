@@ -335,6 +335,11 @@ class CallStore:
                     ~_someone_present(),
                     last_left < now - empty_grace,
                 ),
+                outdated_messages=calls_where(
+                    Call.message_outdated.is_(True),
+                    Call.message_ts.is_not(None),
+                    Call.state.in_((CallState.ACTIVE, CallState.ENDED)),
+                ),
                 # A sample, not the oldest: every live call gets checked over a few passes.
                 live=calls_where(active, Call.message_ts.is_not(None), order=func.random()),
             )
@@ -355,6 +360,25 @@ class CallStore:
             if result.rowcount:
                 self._leave_all(session, call_id, at=now)
             return result.rowcount == 1
+
+    def mark_message_outdated(self, call_id: int) -> None:
+        with self._writing() as session:
+            session.execute(
+                update(Call)
+                .where(Call.id == call_id)
+                .values(message_outdated=True)
+                .execution_options(synchronize_session=False)
+            )
+
+    def mark_message_current(self, shown: Call) -> None:
+        """The message shows `shown`: unless the call changed since, it is current."""
+        with self._writing() as session:
+            session.execute(
+                update(Call)
+                .where(Call.id == shown.id, Call.state == shown.state, Call.title == shown.title)
+                .values(message_outdated=False)
+                .execution_options(synchronize_session=False)
+            )
 
     # -- renaming ------------------------------------------------------------------------------
 
@@ -448,6 +472,7 @@ class ReconcileCandidates:
     interrupted_ends: list[Call]
     overlong: list[Call]
     empty: list[Call]
+    outdated_messages: list[Call]
     live: list[Call]
 
 

@@ -306,3 +306,15 @@ def test_an_ender_that_lost_its_lease_changes_nothing(running_app):
     assert (stored.state, stored.lease_expires_at) == (CallState.ENDING, second.lease_expires_at)
     assert store.mark_ended(second) is not None
     assert app.db.call(call.id).state == CallState.ENDED
+
+
+def test_a_message_update_that_failed_is_rendered_again(running_app, reconcile):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.fake.fail_next("chat.update", error="internal_error")
+    app.command("end", user=ALICE)
+    assert app.db.call(call.id).state == CallState.ENDED
+    assert [b["type"] for b in app.fake.messages[0].blocks] == ["call", "actions"]  # stale
+    assert reconcile() == {"refreshed messages": 1}
+    assert [b["type"] for b in app.fake.messages[0].blocks] == ["call", "context"]
+    assert reconcile() == {}
