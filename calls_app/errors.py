@@ -73,6 +73,11 @@ class SlackFailure(CallsError):
         self.method = method
         self.error = error
 
+    @property
+    def transient(self) -> bool:
+        """Worth trying again later: Slack was unreachable, overloaded or rate-limiting."""
+        return self.error in ("unreachable", "ratelimited") or self.error.startswith("http_5")
+
 
 class CannotPostInChannel(CallsError):
     """The app isn't in the channel (or can't see it), so the call can't be shown there."""

@@ -86,6 +86,9 @@ class Call(Base):
     participants: Mapped[list[Participant]] = relationship(
         back_populates="call", cascade="all, delete-orphan", passive_deletes=True
     )
+    invitations: Mapped[list[Invitation]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class Participant(Base):
@@ -112,6 +115,19 @@ class Participant(Base):
     call_ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     call: Mapped[Call] = relationship(back_populates="participants")
+
+
+class Invitation(Base):
+    """Someone the starter mentioned: written with the call, so a crash can't lose the DM."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("call_id", "slack_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"))
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    failed_error: Mapped[str | None] = mapped_column(String(64))  # Slack refused: not retried
 
 
 class HomeTab(Base):

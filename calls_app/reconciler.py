@@ -80,7 +80,11 @@ class Reconciler:
                 return done
             now = self.clock()
             found = self.store.reconcile_candidates(
-                now=now, max_age=self.max_call, empty_grace=self.empty_grace, limit=PASS_LIMIT
+                now=now,
+                max_age=self.max_call,
+                empty_grace=self.empty_grace,
+                invite_grace=self.services.lease,  # a starter still inviting holds its lease
+                limit=PASS_LIMIT,
             )
             for call in found.stuck_starting:
                 if self.store.abandon_start(call.id, now=now):
@@ -107,6 +111,7 @@ class Reconciler:
                 done,
                 lambda service, call: service.end_automatically(call, EndReason.EMPTY),
             )
+            self._each(found.uninvited, "sent invitations", done, CallService.send_invitations)
             self._each(
                 found.outdated_messages, "refreshed messages", done, CallService.refresh_message
             )

@@ -126,6 +126,7 @@ class CallService:
                 started_at=started_at,
             ),
             lease_until=lease,
+            invitees=invitees,
         )
         try:
             call.slack_call_id = self._slack.add_call(
@@ -152,7 +153,7 @@ class CallService:
             )
         call.state = CallState.ACTIVE
         self._post_call_message(call)
-        invited, not_invited = self._invite(call, invitees)
+        invited, not_invited = self._invite(call)
         self.homes.refresh(call, also=actor.user_id)
         return StartedCall(call=call, invited=invited, not_invited=not_invited)
 
@@ -201,17 +202,27 @@ class CallService:
             return
         self._store.mark_failed(call.id, at=self._clock())
 
-    def _invite(self, call: Call, invitees: Sequence[str]) -> tuple[list[str], list[str]]:
+    def _invite(self, call: Call) -> tuple[list[str], list[str]]:
+        """DM each invitation not sent yet; each is recorded as it goes, so a crash resends
+        at most the one in flight."""
         invited, not_invited = [], []
         message = blocks.invitation_message(call)
-        for user in invitees:
+        for user in self._store.unsent_invitations(call.id):
             try:
                 self._slack.post_message(channel=user, text=message.text, blocks=message.blocks)
-            except SlackFailure:
+            except SlackFailure as failure:
                 not_invited.append(user)
+                if not failure.transient:  # a transient failure stays pending for the reconciler
+                    self._store.record_invitation(call.id, user, sent_at=None, error=failure.error)
             else:
                 invited.append(user)
+                self._store.record_invitation(call.id, user, sent_at=self._clock(), error=None)
         return invited, not_invited
+
+    def send_invitations(self, call: Call) -> bool:
+        """The invitations a crashed start never sent."""
+        invited, _ = self._invite(call)
+        return bool(invited)
 
     # -- end -----------------------------------------------------------------------------------
 

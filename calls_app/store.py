@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from calls_app.db import writing
-from calls_app.models import Call, CallState, EndReason, HomeTab, Participant
+from calls_app.models import Call, CallState, EndReason, HomeTab, Invitation, Participant
 
 LIVE_STATES = (CallState.ACTIVE, CallState.ENDING)
 
@@ -95,7 +95,9 @@ class CallStore:
 
     # -- starting ------------------------------------------------------------------------------
 
-    def create_starting(self, new: NewCall, *, lease_until: datetime) -> Call:
+    def create_starting(
+        self, new: NewCall, *, lease_until: datetime, invitees: Sequence[str] = ()
+    ) -> Call:
         """Write the call before Slack hears of it, so a crash leaves a trace, not a ghost."""
         call = Call(
             team_id=new.team_id,
@@ -113,9 +115,35 @@ class CallStore:
         call.participants.append(
             Participant(slack_user_id=new.created_by, joined_at=new.started_at)
         )
+        call.invitations = [Invitation(slack_user_id=user) for user in invitees]
         with self._writing() as session:
             session.add(call)
         return call
+
+    def unsent_invitations(self, call_id: int) -> list[str]:
+        with self._sessions() as session:
+            return list(
+                session.scalars(
+                    select(Invitation.slack_user_id)
+                    .where(
+                        Invitation.call_id == call_id,
+                        Invitation.sent_at.is_(None),
+                        Invitation.failed_error.is_(None),
+                    )
+                    .order_by(Invitation.id)
+                )
+            )
+
+    def record_invitation(
+        self, call_id: int, user_id: str, *, sent_at: datetime | None, error: str | None
+    ) -> None:
+        with self._writing() as session:
+            session.execute(
+                update(Invitation)
+                .where(Invitation.call_id == call_id, Invitation.slack_user_id == user_id)
+                .values(sent_at=sent_at, failed_error=error)
+                .execution_options(synchronize_session=False)
+            )
 
     def mark_registered(
         self, call_id: int, *, slack_call_id: str, lease: datetime, renewed: datetime
@@ -307,7 +335,13 @@ class CallStore:
     # -- what the reconciler looks for --------------------------------------------------------
 
     def reconcile_candidates(
-        self, *, now: datetime, max_age: timedelta, empty_grace: timedelta, limit: int
+        self,
+        *,
+        now: datetime,
+        max_age: timedelta,
+        empty_grace: timedelta,
+        invite_grace: timedelta,
+        limit: int,
     ) -> ReconcileCandidates:
         """Calls that need the app to act by itself, each list oldest first and LIMITed."""
         lease_over = and_(Call.lease_expires_at.is_not(None), Call.lease_expires_at < now)
@@ -334,6 +368,18 @@ class CallStore:
                     Call.message_ts.is_not(None),
                     ~_someone_present(),
                     last_left < now - empty_grace,
+                ),
+                uninvited=calls_where(
+                    active,
+                    Call.message_ts.is_not(None),
+                    Call.started_at < now - invite_grace,
+                    select(Invitation.id)
+                    .where(
+                        Invitation.call_id == Call.id,
+                        Invitation.sent_at.is_(None),
+                        Invitation.failed_error.is_(None),
+                    )
+                    .exists(),
                 ),
                 outdated_messages=calls_where(
                     Call.message_outdated.is_(True),
@@ -472,6 +518,7 @@ class ReconcileCandidates:
     interrupted_ends: list[Call]
     overlong: list[Call]
     empty: list[Call]
+    uninvited: list[Call]  # invitations a crash kept from being sent
     outdated_messages: list[Call]
     live: list[Call]
 

@@ -318,3 +318,39 @@ def test_a_message_update_that_failed_is_rendered_again(running_app, reconcile):
     assert reconcile() == {"refreshed messages": 1}
     assert [b["type"] for b in app.fake.messages[0].blocks] == ["call", "context"]
     assert reconcile() == {}
+
+
+def test_invitations_a_crash_kept_from_being_sent_are_sent(running_app, reconcile):
+    app = running_app
+    store = build_store(app)
+    now = app.clock()
+    # A start that died after posting the call, before its invitations went out.
+    call = store.create_starting(
+        NewCall("T0001", None, GENERAL, "Planning", "https://x.example/p", ALICE, now),
+        lease_until=now + LEASE,
+        invitees=[BOB, CAROL],
+    )
+    slack_id = slack_client(app).calls_add(
+        external_unique_id=call.external_unique_id,
+        join_url=call.join_url,
+        created_by=ALICE,
+        title="Planning",
+        users=[{"slack_id": ALICE}],
+    )["call"]["id"]
+    assert store.mark_registered(call.id, slack_call_id=slack_id, lease=now + LEASE, renewed=now)
+    store.set_message(call.id, channel_id=GENERAL, ts="1700000000.000100")
+    assert reconcile() == {}  # its starter may still be inviting
+    app.clock.advance(seconds=61)
+    assert reconcile() == {"sent invitations": 1}
+    assert sorted(p["channel"] for p in app.sent("chat.postMessage")) == [BOB, CAROL]
+    assert store.unsent_invitations(call.id) == []
+    assert reconcile() == {}  # once
+
+
+def test_an_invitation_slack_refuses_is_recorded_and_not_retried(running_app, reconcile):
+    app = running_app
+    call = app.start_call(f"start Planning <@{BOB}> <@U0NOBODY01>")  # no such user
+    assert sorted(p["channel"] for p in app.sent("chat.postMessage")) == [GENERAL, BOB]
+    app.clock.advance(seconds=61)
+    assert reconcile() == {}
+    assert build_store(app).unsent_invitations(call.id) == []
