@@ -128,6 +128,8 @@ class Invitation(Base):
     slack_user_id: Mapped[str] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     failed_error: Mapped[str | None] = mapped_column(String(64))  # Slack refused: not retried
+    # Who is sending it holds it until then, so a slow starter and the reconciler don't both.
+    attempt_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class HomeTab(Base):

@@ -22,7 +22,7 @@ from calls_app.errors import CallsError
 from calls_app.models import Call, EndReason
 from calls_app.service import CallService
 from calls_app.store import CallStore
-from calls_app.wiring import ServiceFactory, WorkspaceClients
+from calls_app.wiring import ServiceFactory, TokenUnreadable, WorkspaceClients
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +111,19 @@ class Reconciler:
                 done,
                 lambda service, call: service.end_automatically(call, EndReason.EMPTY),
             )
-            self._each(found.uninvited, "sent invitations", done, CallService.send_invitations)
+            # Calls this pass ended already are done with: no invitations, no stale redraw.
+            handled |= {c.id for c in found.interrupted_ends}
             self._each(
-                found.outdated_messages, "refreshed messages", done, CallService.refresh_message
+                [c for c in found.uninvited if c.id not in handled],
+                "sent invitations",
+                done,
+                CallService.send_invitations,
+            )
+            self._each(
+                [c for c in found.outdated_messages if c.id not in handled],
+                "refreshed messages",
+                done,
+                CallService.refresh_message,
             )
             self._each(
                 [c for c in found.live if c.id not in handled],
@@ -125,7 +135,13 @@ class Reconciler:
 
     def _each(self, calls: list[Call], what: str, done: Counter[str], act) -> None:
         for call in calls:
-            client = self.clients.for_team(team_id=call.team_id, enterprise_id=call.enterprise_id)
+            try:
+                client = self.clients.for_team(
+                    team_id=call.team_id, enterprise_id=call.enterprise_id
+                )
+            except TokenUnreadable:
+                log.error("reconciler: workspace %s's token can't be read; skipped", call.team_id)
+                continue
             if client is None:
                 # No install left (its uninstall event never came): nothing to tell Slack.
                 done["closed: workspace gone"] += self.store.close_live_calls(

@@ -189,8 +189,12 @@ class CallService:
         return True
 
     def _withdraw_unposted(self, call: Call) -> None:
-        """Nobody can see a call whose message failed: end it in Slack so it doesn't linger."""
+        """Nobody can see a call whose message failed: end it in Slack so it doesn't linger —
+        unless someone who took over the start (the reconciler) has posted it meanwhile."""
         assert call.slack_call_id is not None
+        current = self._store.get(team_id=call.team_id, call_id=call.id)
+        if current is not None and current.message_ts is not None:
+            return
         try:
             self._slack.end_call(
                 call.slack_call_id,
@@ -208,6 +212,10 @@ class CallService:
         invited, not_invited = [], []
         message = blocks.invitation_message(call)
         for user in self._store.unsent_invitations(call.id):
+            if not self._store.claim_invitation(
+                call.id, user, now=self._clock(), lease=self._lease
+            ):
+                continue  # someone else is sending it, or the call ended
             try:
                 self._slack.post_message(channel=user, text=message.text, blocks=message.blocks)
             except SlackFailure as failure:
@@ -299,10 +307,11 @@ class CallService:
 
     def sync_title(self, call: Call, in_slack: str) -> bool:
         """Slack shows another title than ours (a rename raced another): ours wins."""
-        if in_slack == call.title:
+        current = self._store.get(team_id=call.team_id, call_id=call.id)
+        if current is None or current.state != CallState.ACTIVE or in_slack == current.title:
             return False
-        assert call.slack_call_id is not None
-        self._slack.rename_call(call.slack_call_id, call.title)
+        assert current.slack_call_id is not None
+        self._slack.rename_call(current.slack_call_id, current.title)
         return True
 
     def sync_participants(self, call: Call, in_slack: Sequence[str]) -> tuple[int, int]:
@@ -397,9 +406,13 @@ class CallService:
         except SlackFailure:
             self._store.set_title(call.id, call.title)
             raise
-        # Show what the call is now: it may have ended while Slack was renaming it.
+        # An end may have begun while Slack was renaming: the ender shows the message then.
         current = self._store.get(team_id=actor.team_id, call_id=call.id) or renamed
-        self._show(current, blocks.message_for(current))
+        if current.state == CallState.ACTIVE:
+            self._show(current, blocks.live_call_message(current))
+            after = self._store.get(team_id=actor.team_id, call_id=call.id)
+            if after is not None and (after.state, after.title) != (current.state, current.title):
+                self._store.mark_message_outdated(call.id)  # changed as we drew it
         self.homes.refresh(current, also=actor.user_id)
         return current
 
@@ -501,11 +514,16 @@ class CallService:
         """Render the call message again from what the call is now (an update failed)."""
         assert call.message_channel_id is not None and call.message_ts is not None
         message = blocks.message_for(call)
-        self._slack.update_message(
-            channel=call.message_channel_id,
-            ts=call.message_ts,
-            text=message.text,
-            blocks=message.blocks,
-        )
+        try:
+            self._slack.update_message(
+                channel=call.message_channel_id,
+                ts=call.message_ts,
+                text=message.text,
+                blocks=message.blocks,
+            )
+        except SlackFailure as failure:
+            if failure.transient:
+                raise
+            # Deleted, archived…: it will never update; stop spending requests on it.
         self._store.mark_message_current(call)
         return True

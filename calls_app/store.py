@@ -134,6 +134,26 @@ class CallStore:
                 )
             )
 
+    def claim_invitation(
+        self, call_id: int, user_id: str, *, now: datetime, lease: timedelta
+    ) -> bool:
+        """Take the sending of one invitation of a live call; one sender wins."""
+        with self._writing() as session:
+            result = session.execute(
+                update(Invitation)
+                .where(
+                    Invitation.call_id == call_id,
+                    Invitation.slack_user_id == user_id,
+                    _invitation_pending(now),
+                    select(Call.id)
+                    .where(Call.id == call_id, Call.state == CallState.ACTIVE)
+                    .exists(),
+                )
+                .values(attempt_until=now + lease)
+                .execution_options(synchronize_session=False)
+            )
+            return result.rowcount == 1
+
     def record_invitation(
         self, call_id: int, user_id: str, *, sent_at: datetime | None, error: str | None
     ) -> None:
@@ -172,7 +192,11 @@ class CallStore:
         with self._writing() as session:
             failed = session.execute(
                 update(Call)
-                .where(Call.id == call_id, Call.state.in_((CallState.STARTING, CallState.ACTIVE)))
+                .where(
+                    Call.id == call_id,
+                    Call.state.in_((CallState.STARTING, CallState.ACTIVE)),
+                    Call.message_ts.is_(None),  # a call shown in Slack did not fail
+                )
                 .values(state=CallState.FAILED, ended_at=at, lease_expires_at=None)
                 .execution_options(synchronize_session=False)
             )
@@ -374,11 +398,7 @@ class CallStore:
                     Call.message_ts.is_not(None),
                     Call.started_at < now - invite_grace,
                     select(Invitation.id)
-                    .where(
-                        Invitation.call_id == Call.id,
-                        Invitation.sent_at.is_(None),
-                        Invitation.failed_error.is_(None),
-                    )
+                    .where(Invitation.call_id == Call.id, _invitation_pending(now))
                     .exists(),
                 ),
                 outdated_messages=calls_where(
@@ -669,6 +689,15 @@ class HomeStore:
                     .order_by(HomeTab.user_id)
                 )
             )
+
+
+def _invitation_pending(now: datetime) -> ColumnElement[bool]:
+    """Not sent, not refused, and nobody is sending it right now."""
+    return and_(
+        Invitation.sent_at.is_(None),
+        Invitation.failed_error.is_(None),
+        or_(Invitation.attempt_until.is_(None), Invitation.attempt_until < now),
+    )
 
 
 def _someone_present() -> Exists:

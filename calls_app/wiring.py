@@ -59,8 +59,18 @@ class WorkspaceClients:
         return make_web_client(token=self.bot_token, base_url=self.base_url)
 
     def for_team(self, *, team_id: str, enterprise_id: str | None) -> WebClient | None:
+        """None when the workspace has no install left; TokenUnreadable when it has one
+        whose token can't be read (a wrong CALLS_ENCRYPTION_KEY): not the same thing."""
         token = self.bot_token
         if self.installs is not None:
             bot = self.installs.find_bot(enterprise_id=enterprise_id, team_id=team_id)
-            token = bot.bot_token if bot else None
-        return make_web_client(token=token, base_url=self.base_url) if token else None
+            if bot is None:
+                return None
+            if not bot.bot_token:
+                raise TokenUnreadable(team_id)
+            token = bot.bot_token
+        return make_web_client(token=token, base_url=self.base_url)
+
+
+class TokenUnreadable(Exception):
+    """The workspace is installed, but its stored token can't be used."""

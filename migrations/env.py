@@ -26,6 +26,14 @@ def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool
     return False
 
 
+def _foreign_keys_off(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Batch migrations rebuild a table by copy-and-drop; with foreign keys on, dropping
+        # `calls` would cascade to every participant. (SQLite ignores this inside a
+        # transaction, so it goes before any statement of the migration.)
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -50,12 +58,15 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:  # a caller (tests, the app) lent its own connection
+        _foreign_keys_off(connection)
         _configure(connection)
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = make_engine(database_url())
     with engine.connect() as connection:
+        _foreign_keys_off(connection)
+        connection.commit()  # end the implicit transaction the PRAGMA began
         _configure(connection)
         with context.begin_transaction():
             context.run_migrations()

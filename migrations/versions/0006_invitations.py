@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("slack_user_id", sa.String(length=32), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("failed_error", sa.String(length=64), nullable=True),
+        sa.Column("attempt_until", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["call_id"], ["calls.id"], name=op.f("fk_invitations_call_id_calls"), ondelete="CASCADE"
         ),
