@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -183,8 +184,14 @@ def serve_socket_mode(settings: Settings, app_token: str) -> None:
     parts = build_parts(settings, make_engine(settings.database_url))
     start_reconciler(parts)
     stop = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        if stop.is_set():  # asked twice: stop now
+            os._exit(1)
+        stop.set()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, on_signal)
     handler = SocketModeHandler(build_bolt_app(parts), app_token)
     handler.connect()
     log.info("connected to Slack in Socket Mode")
@@ -194,3 +201,7 @@ def serve_socket_mode(settings: Settings, app_token: str) -> None:
     finishing = threading.Thread(target=parts.listener_executor.shutdown, daemon=True)
     finishing.start()
     finishing.join(SHUTDOWN_GRACE_SECONDS)
+    if finishing.is_alive():
+        # The listener threads would keep the process alive past any grace: leave now.
+        log.error("work still running after %d s; stopping anyway", SHUTDOWN_GRACE_SECONDS)
+        os._exit(1)
