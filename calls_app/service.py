@@ -172,7 +172,10 @@ class CallService:
         now = self._store.set_message(call.id, channel_id=channel, ts=ts)
         if now is None:
             # We were slow and the reconciler posted it too: one message is enough.
-            self._slack.delete_message(channel=channel, ts=ts)
+            try:
+                self._slack.delete_message(channel=channel, ts=ts)
+            except SlackFailure:
+                log.warning("call %s: a duplicate message could not be deleted", call.id)
             return
         call.message_channel_id, call.message_ts = channel, ts
         if now.state == CallState.ENDED:
