@@ -106,31 +106,8 @@ def test_an_end_interrupted_by_a_crash_is_finished_once_its_lease_runs_out(runni
 
 def test_a_registered_call_whose_message_was_never_posted_gets_it(running_app, reconcile):
     app = running_app
-    store = build_store(app)
-    now = app.clock()
-    # A start that died between calls.add and chat.postMessage.
-    call = store.create_starting(
-        NewCall(
-            team_id="T0001",
-            enterprise_id=None,
-            channel_id=GENERAL,
-            title="Orphan",
-            join_url="https://meet.example.org/orphan",
-            created_by=ALICE,
-            started_at=now,
-        ),
-        lease_until=now + LEASE,
-    )
-    slack_id = slack_client(app).calls_add(
-        external_unique_id=call.external_unique_id,
-        join_url=call.join_url,
-        created_by=ALICE,
-        title="Orphan",
-        users=[{"slack_id": ALICE}],
-    )["call"]["id"]
-    assert store.mark_registered(
-        call.id, slack_call_id=slack_id, lease=now + LEASE, renewed=now + LEASE
-    )
+    call = registered_call(app, build_store(app), "Orphan")
+    slack_id = call.slack_call_id
     assert reconcile() == {}  # its starter may still be at it
     app.clock.advance(seconds=61)
     assert reconcile() == {"posted messages": 1}
@@ -215,6 +192,28 @@ def test_the_command_line_runs_one_pass(running_app, database_url):
     assert done.returncode == 0, done.stderr
     assert "ended over the time limit: 1" in done.stdout
     assert app.db.call(call.id).state == CallState.ENDED
+
+
+def registered_call(app, store, title: str, *, invitees: tuple[str, ...] = ()):
+    """A start that died after Slack registered its call (calls.add) and before it posted:
+    written as the app writes it, registered in Slack as the app registers it."""
+    now = app.clock()
+    call = store.create_starting(
+        NewCall("T0001", None, GENERAL, title, "https://meet.example.org/x", ALICE, now),
+        lease_until=now + LEASE,
+        invitees=invitees,
+    )
+    call.slack_call_id = slack_client(app).calls_add(
+        external_unique_id=call.external_unique_id,
+        join_url=call.join_url,
+        created_by=ALICE,
+        title=title,
+        users=[{"slack_id": ALICE}],
+    )["call"]["id"]
+    assert store.mark_registered(
+        call.id, slack_call_id=call.slack_call_id, lease=now + LEASE, renewed=now + LEASE
+    )
+    return call
 
 
 def build_store(app) -> CallStore:
@@ -323,21 +322,8 @@ def test_a_message_update_that_failed_is_rendered_again(running_app, reconcile):
 def test_invitations_a_crash_kept_from_being_sent_are_sent(running_app, reconcile):
     app = running_app
     store = build_store(app)
-    now = app.clock()
     # A start that died after posting the call, before its invitations went out.
-    call = store.create_starting(
-        NewCall("T0001", None, GENERAL, "Planning", "https://x.example/p", ALICE, now),
-        lease_until=now + LEASE,
-        invitees=[BOB, CAROL],
-    )
-    slack_id = slack_client(app).calls_add(
-        external_unique_id=call.external_unique_id,
-        join_url=call.join_url,
-        created_by=ALICE,
-        title="Planning",
-        users=[{"slack_id": ALICE}],
-    )["call"]["id"]
-    assert store.mark_registered(call.id, slack_call_id=slack_id, lease=now + LEASE, renewed=now)
+    call = registered_call(app, store, "Planning", invitees=(BOB, CAROL))
     store.set_message(call.id, channel_id=GENERAL, ts="1700000000.000100")
     assert reconcile() == {}  # its starter may still be inviting
     app.clock.advance(seconds=61)
