@@ -47,6 +47,11 @@ def default_title(channel_name: str | None) -> str:
     return f"Call in #{channel_name}"
 
 
+def _check_invitee_count(invitees: Sequence[str]) -> None:
+    if len(invitees) > MAX_INVITEES:
+        raise UsageError(f"Invite at most {MAX_INVITEES} people at once.")
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who acts, in which workspace: everything they touch must belong to that workspace."""
@@ -93,8 +98,7 @@ class CallService:
 
     def check_can_start(self, *, channel_id: str, invitees: Sequence[str]) -> str:
         """Before a modal closes: can the call be shown in that channel? Returns its name."""
-        if len(invitees) > MAX_INVITEES:
-            raise UsageError(f"Invite at most {MAX_INVITEES} people at once.")
+        _check_invitee_count(invitees)
         name, is_member = self._slack.for_checks_before_ack().channel_membership(channel_id)
         if not is_member:
             raise CannotPostInChannel()
@@ -111,8 +115,7 @@ class CallService:
     ) -> StartedCall:
         """Register the call with Slack, post it in the channel, invite people."""
         invitees = [user for user in dict.fromkeys(invitees) if user != actor.user_id]
-        if len(invitees) > MAX_INVITEES:
-            raise UsageError(f"Invite at most {MAX_INVITEES} people at once.")
+        _check_invitee_count(invitees)
         started_at = self._clock()
         lease = started_at + self._lease
         call = self._store.create_starting(
@@ -279,16 +282,15 @@ class CallService:
         goes before the record so that a crash between them leaves an end the reconciler
         finishes, never a finished end behind a message that still looks live."""
         assert claimed.ended_at is not None and claimed.slack_call_id is not None
+        claimed.duration_seconds = whole_seconds(claimed.ended_at - claimed.started_at)
         if tell_slack:
             try:
                 self._slack.end_call(
-                    claimed.slack_call_id,
-                    duration_seconds=whole_seconds(claimed.ended_at - claimed.started_at),
+                    claimed.slack_call_id, duration_seconds=claimed.duration_seconds
                 )
             except SlackFailure:
                 self._store.release_ending(claimed, now=self._clock())
                 raise
-        claimed.duration_seconds = whole_seconds(claimed.ended_at - claimed.started_at)
         self._show(claimed, blocks.ended_call_message(claimed))
         ended = self._store.mark_ended(claimed)
         if ended is None:  # the lease was lost meanwhile: its new holder records the end
@@ -501,29 +503,26 @@ class CallService:
         if call.message_channel_id is None or call.message_ts is None:
             return
         try:
-            self._slack.update_message(
-                channel=call.message_channel_id,
-                ts=call.message_ts,
-                text=message.text,
-                blocks=message.blocks,
-            )
+            self._update_message(call, message)
         except SlackFailure:
             log.warning(
                 "call %s: its message could not be updated; the reconciler retries", call.id
             )
             self._store.mark_message_outdated(call.id)
 
+    def _update_message(self, call: Call, message: blocks.Message) -> None:
+        assert call.message_channel_id is not None and call.message_ts is not None
+        self._slack.update_message(
+            channel=call.message_channel_id,
+            ts=call.message_ts,
+            text=message.text,
+            blocks=message.blocks,
+        )
+
     def refresh_message(self, call: Call) -> bool:
         """Render the call message again from what the call is now (an update failed)."""
-        assert call.message_channel_id is not None and call.message_ts is not None
-        message = blocks.message_for(call)
         try:
-            self._slack.update_message(
-                channel=call.message_channel_id,
-                ts=call.message_ts,
-                text=message.text,
-                blocks=message.blocks,
-            )
+            self._update_message(call, blocks.message_for(call))
         except SlackFailure as failure:
             if failure.transient:
                 raise

@@ -669,7 +669,7 @@ class HomeStore:
                 time.monotonic() + self.TEAM_HOMES_TTL_SECONDS,
             )
 
-    def watchers_of(self, call: Call, *, also: str | None = None) -> list[str]:
+    def watchers_of(self, call: Call, *, also: str) -> list[str]:
         """People whose Home shows this call (its starter, anyone who was in it) and who have
         opened Home: a Home never opened has no stale view to refresh."""
         if not self._team_has_homes(call.team_id):
@@ -682,7 +682,7 @@ class HomeStore:
                     .where(
                         HomeTab.team_id == call.team_id,
                         or_(
-                            HomeTab.user_id.in_([call.created_by, also or call.created_by]),
+                            HomeTab.user_id.in_(sorted({call.created_by, also})),
                             HomeTab.user_id.in_(people),
                         ),
                     )
