@@ -17,8 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.app_process import process_env
+from tests.app_process import process_env, wait_healthy
 from tests.fake_slack import ApiRequest, FakeSlack
 from tests.slack_requests import (
     SIGNING_SECRET,
@@ -276,28 +274,10 @@ class ServerProcess:
     def wait_ready(self, timeout: float = 30.0) -> ServerProcess:
         """Poll GET /healthz until 200; fail at once if the process exits."""
         assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(
-                    f"{self.name} exited with {self.proc.returncode} before it was ready; "
-                    f"its log:\n{self.log_tail()}"
-                )
-            try:
-                url = f"http://127.0.0.1:{self.port}/healthz"
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        return self
-                    last = f"HTTP {response.status}"
-            except urllib.error.HTTPError as error:
-                last = f"HTTP {error.code}"
-            except OSError as error:
-                last = repr(error)
-            time.sleep(0.05)
-        raise BenchError(
-            f"{self.name} not ready after {timeout:.0f}s ({last}); its log:\n{self.log_tail()}"
-        )
+        problem = wait_healthy(self.proc, f"http://127.0.0.1:{self.port}", timeout)
+        if problem:
+            raise BenchError(f"{self.name} {problem}; its log:\n{self.log_tail()}")
+        return self
 
     def process_tree(self) -> list[int]:
         """The main process and its children (gunicorn's master and workers)."""

@@ -43,6 +43,26 @@ def process_env(settings: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def wait_healthy(proc: subprocess.Popen, base_url: str, timeout: float) -> str | None:
+    """Poll GET /healthz until it answers 200 (None), or say why it never did."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return f"exited with {proc.returncode} before it was ready"
+        try:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return None
+                last = f"HTTP {response.status}"
+        except urllib.error.HTTPError as error:
+            last = f"HTTP {error.code}"
+        except OSError as error:
+            last = repr(error)
+        time.sleep(0.05)
+    return f"not ready after {timeout:.0f}s ({last})"
+
+
 def run_app(
     settings: dict[str, str], *, cwd: Path, timeout: float = 20
 ) -> subprocess.CompletedProcess:
@@ -93,24 +113,10 @@ class AppProcess:
     def wait_ready(self, timeout: float = 15.0) -> AppProcess:
         """Poll GET /healthz until it answers 200; fail early if the process exits."""
         assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(
-                    f"app exited with {self.proc.returncode} before it was ready\n{self.output()}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        return self
-                    last = f"HTTP {response.status}"
-            except urllib.error.HTTPError as error:
-                last = f"HTTP {error.code}"
-            except OSError as error:
-                last = repr(error)
-            time.sleep(0.05)
-        raise AssertionError(f"app not ready after {timeout}s ({last})\n{self.output()}")
+        problem = wait_healthy(self.proc, self.base_url, timeout)
+        if problem:
+            raise AssertionError(f"app {problem}\n{self.output()}")
+        return self
 
     def signal(self, signum: int) -> None:
         """Send ``signum`` to the app's main process only (as a process manager does)."""
