@@ -14,7 +14,6 @@ from sqlalchemy import Engine
 
 from calls_app.clock import Clock, utc_now
 from calls_app.config import Settings
-from calls_app.db import make_session_factory
 from calls_app.installations import (
     BOT_SCOPES,
     INSTALL_PATH,
@@ -47,7 +46,6 @@ class AppParts:
 
 
 def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -> AppParts:
-    session_factory = make_session_factory(engine)
     installs = (
         installation_store(
             client_id=settings.oauth.client_id,
@@ -61,8 +59,8 @@ def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -
         settings=settings,
         engine=engine,
         services=ServiceFactory(
-            store=CallStore(session_factory),
-            home_store=HomeStore(session_factory),
+            store=CallStore(engine),
+            home_store=HomeStore(engine),
             clock=clock,
             join_urls=provider_from_settings(settings),
             admins=AdminCache(),

@@ -1,4 +1,4 @@
-"""Engine, session factory and the declarative base shared by models and migrations."""
+"""The engine, write transactions and the declarative base shared by models and migrations."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import URL
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 # One naming convention so Alembic names constraints the same on SQLite and PostgreSQL.
@@ -69,28 +69,21 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-def make_session_factory(engine: Engine) -> sessionmaker:
-    return sessionmaker(engine, expire_on_commit=False)
-
-
 _sqlite_write_locks: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
 _locks_lock = threading.Lock()
 
 
-def writing(
-    session_factory: sessionmaker[Session],
-) -> Callable[[], AbstractContextManager[Session]]:
+def writing(engine: Engine) -> Callable[[], AbstractContextManager[Connection]]:
     """A write transaction. SQLite takes one writer at a time: within a process, writers
     queue on a lock instead of sleeping in SQLite's busy handler."""
-    engine = session_factory.kw["bind"]
     if engine.dialect.name != "sqlite":
-        return session_factory.begin
+        return engine.begin
     with _locks_lock:
         lock = _sqlite_write_locks.setdefault(engine, threading.Lock())
 
     @contextmanager
-    def one_writer() -> Iterator[Session]:
-        with lock, session_factory.begin() as session:
-            yield session
+    def one_writer() -> Iterator[Connection]:
+        with lock, engine.begin() as connection:
+            yield connection
 
     return one_writer

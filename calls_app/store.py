@@ -2,6 +2,11 @@
 
 Race safety comes from conditional updates (checking the row count) and unique constraints,
 which hold the same on SQLite and PostgreSQL; no transaction is held open across a Slack call.
+
+Statements are SQLAlchemy Core, built once (class attributes, values as bind parameters) and
+run on a `Connection`: building a statement and the ORM's unit of work cost SQLAlchemy several
+times what the database takes to run it, on every call life (see BENCHMARKS.md). Calls come
+back as `Call` objects that belong to no session.
 """
 
 from __future__ import annotations
@@ -9,19 +14,78 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, and_, case, delete, func, or_, select, true, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Engine,
+    Exists,
+    Row,
+    String,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
 
-from calls_app.db import writing
+from calls_app.db import UtcDateTime, writing
 from calls_app.models import Call, CallState, EndReason, HomeTab, Invitation, Participant
 
 LIVE_STATES = (CallState.ACTIVE, CallState.ENDING)
+
+calls = Call.__table__
+participants = Participant.__table__
+invitations = Invitation.__table__
+home_tabs = HomeTab.__table__
+
+
+def _moment(name: str) -> BindParameter[datetime]:
+    """A datetime parameter, stored as the columns store them (aware UTC)."""
+    return bindparam(name, type_=UtcDateTime())
+
+
+def _call_of(row: Row[Any]) -> Call:
+    return Call(**row._mapping)
+
+
+def _calls_of(rows: Iterable[Row[Any]]) -> list[Call]:
+    return [_call_of(row) for row in rows]
+
+
+def _someone_present() -> Exists:
+    return (
+        select(participants.c.id)
+        .where(participants.c.call_id == calls.c.id, participants.c.left_at.is_(None))
+        .exists()
+    )
+
+
+def _invitation_pending() -> ColumnElement[bool]:
+    """Not sent, not refused, and nobody is sending it right now (at :now)."""
+    return and_(
+        invitations.c.sent_at.is_(None),
+        invitations.c.failed_error.is_(None),
+        or_(invitations.c.attempt_until.is_(None), invitations.c.attempt_until < _moment("now")),
+    )
+
+
+# The call is still being ended under the lease its ender claimed (:call, :lease).
+_HELD = (
+    calls.c.id == bindparam("call"),
+    calls.c.state == CallState.ENDING,
+    calls.c.lease_expires_at == _moment("lease"),
+)
 
 
 class Joined(StrEnum):
@@ -42,128 +106,181 @@ class NewCall:
 
 
 class CallStore:
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
-        self._sessions = session_factory
-        self._writing = writing(session_factory)
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._writing = writing(engine)
+        self._join_once = (
+            upsert_into(engine, participants)
+            .values(
+                call_id=bindparam("call"), slack_user_id=bindparam("user"), joined_at=_moment("at")
+            )
+            .on_conflict_do_nothing(index_elements=["call_id", "slack_user_id"])
+            .returning(participants.c.id)
+        )
 
     # -- reads -------------------------------------------------------------------------------
 
+    _GET = select(calls).where(
+        calls.c.id == bindparam("call"), calls.c.team_id == bindparam("team")
+    )
+
     def get(self, *, team_id: str, call_id: int) -> Call | None:
         """A call of this workspace, or None: another workspace's call is never visible."""
-        with self._sessions() as session:
-            return session.scalar(select(Call).where(Call.id == call_id, Call.team_id == team_id))
+        with self._engine.connect() as db:
+            row = db.execute(self._GET, {"call": call_id, "team": team_id}).one_or_none()
+        return None if row is None else _call_of(row)
 
-    def live_calls_in_channel(self, *, team_id: str, channel_id: str) -> Sequence[Call]:
+    _LIVE_IN_CHANNEL = (
+        select(calls)
+        .where(
+            calls.c.team_id == bindparam("team"),
+            calls.c.channel_id == bindparam("channel"),
+            calls.c.state.in_(LIVE_STATES),
+        )
+        .order_by(calls.c.started_at, calls.c.id)
+    )
+
+    def live_calls_in_channel(self, *, team_id: str, channel_id: str) -> list[Call]:
         """Calls in the channel that are live in Slack (active, or being ended), oldest first."""
-        with self._sessions() as session:
-            return session.scalars(
-                select(Call)
-                .where(
-                    Call.team_id == team_id,
-                    Call.channel_id == channel_id,
-                    Call.state.in_(LIVE_STATES),
-                )
-                .order_by(Call.started_at, Call.id)
-            ).all()
+        with self._engine.connect() as db:
+            return _calls_of(
+                db.execute(self._LIVE_IN_CHANNEL, {"team": team_id, "channel": channel_id})
+            )
+
+    _PRESENT = (
+        select(participants.c.slack_user_id)
+        .where(
+            participants.c.call_id == bindparam("call"),
+            participants.c.left_at.is_(None),
+            participants.c.slack_user_id.is_not(None),
+        )
+        .order_by(participants.c.joined_at, participants.c.id)
+    )
 
     def present_user_ids(self, call_id: int) -> list[str]:
         """Slack users in the call now, in the order they joined."""
-        with self._sessions() as session:
-            return list(
-                session.scalars(
-                    select(Participant.slack_user_id)
-                    .where(
-                        Participant.call_id == call_id,
-                        Participant.left_at.is_(None),
-                        Participant.slack_user_id.is_not(None),
-                    )
-                    .order_by(Participant.joined_at, Participant.id)
-                )
-            )
+        with self._engine.connect() as db:
+            return list(db.scalars(self._PRESENT, {"call": call_id}))
+
+    _CALLS_USER_IS_IN = select(participants.c.call_id).where(
+        participants.c.call_id.in_(bindparam("calls", expanding=True)),
+        participants.c.slack_user_id == bindparam("user"),
+        participants.c.left_at.is_(None),
+    )
 
     def calls_user_is_in(self, *, call_ids: Sequence[int], user_id: str) -> list[int]:
-        with self._sessions() as session:
+        with self._engine.connect() as db:
             return list(
-                session.scalars(
-                    select(Participant.call_id).where(
-                        Participant.call_id.in_(call_ids),
-                        Participant.slack_user_id == user_id,
-                        Participant.left_at.is_(None),
-                    )
-                )
+                db.scalars(self._CALLS_USER_IS_IN, {"calls": list(call_ids), "user": user_id})
             )
 
     # -- starting ------------------------------------------------------------------------------
+
+    _INSERT_CALL = insert(calls).returning(calls.c.id)
+    _INSERT_PARTICIPANT = insert(participants)
+    _INSERT_INVITATION = insert(invitations)
 
     def create_starting(
         self, new: NewCall, *, lease_until: datetime, invitees: Sequence[str] = ()
     ) -> Call:
         """Write the call before Slack hears of it, so a crash leaves a trace, not a ghost."""
-        call = Call(
-            team_id=new.team_id,
-            enterprise_id=new.enterprise_id,
-            channel_id=new.channel_id,
-            external_unique_id=str(uuid.uuid4()),
-            title=new.title,
-            join_url=new.join_url,
-            created_by=new.created_by,
-            state=CallState.STARTING,
-            started_at=new.started_at,
-            lease_expires_at=lease_until,
+        values = {
+            "team_id": new.team_id,
+            "enterprise_id": new.enterprise_id,
+            "channel_id": new.channel_id,
+            "external_unique_id": str(uuid.uuid4()),
+            "title": new.title,
+            "join_url": new.join_url,
+            "created_by": new.created_by,
+            "state": CallState.STARTING,
+            "started_at": new.started_at,
+            "lease_expires_at": lease_until,
+            "message_outdated": False,
+        }
+        with self._writing() as db:
+            call_id = db.execute(self._INSERT_CALL, values).scalar_one()
+            # The starter is in the call from the start; only live calls are shown to anyone.
+            db.execute(
+                self._INSERT_PARTICIPANT,
+                {"call_id": call_id, "slack_user_id": new.created_by, "joined_at": new.started_at},
+            )
+            if invitees:
+                db.execute(
+                    self._INSERT_INVITATION,
+                    [{"call_id": call_id, "slack_user_id": user} for user in invitees],
+                )
+        return Call(id=call_id, **values)
+
+    _UNSENT_INVITATIONS = (
+        select(invitations.c.slack_user_id)
+        .where(
+            invitations.c.call_id == bindparam("call"),
+            invitations.c.sent_at.is_(None),
+            invitations.c.failed_error.is_(None),
         )
-        # The starter is in the call from the start; only live calls are shown to anyone.
-        call.participants.append(
-            Participant(slack_user_id=new.created_by, joined_at=new.started_at)
-        )
-        call.invitations = [Invitation(slack_user_id=user) for user in invitees]
-        with self._writing() as session:
-            session.add(call)
-        return call
+        .order_by(invitations.c.id)
+    )
 
     def unsent_invitations(self, call_id: int) -> list[str]:
-        with self._sessions() as session:
-            return list(
-                session.scalars(
-                    select(Invitation.slack_user_id)
-                    .where(
-                        Invitation.call_id == call_id,
-                        Invitation.sent_at.is_(None),
-                        Invitation.failed_error.is_(None),
-                    )
-                    .order_by(Invitation.id)
-                )
-            )
+        with self._engine.connect() as db:
+            return list(db.scalars(self._UNSENT_INVITATIONS, {"call": call_id}))
+
+    _CLAIM_INVITATION = (
+        update(invitations)
+        .where(
+            invitations.c.call_id == bindparam("call"),
+            invitations.c.slack_user_id == bindparam("user"),
+            _invitation_pending(),
+            select(calls.c.id)
+            .where(calls.c.id == bindparam("call"), calls.c.state == CallState.ACTIVE)
+            .exists(),
+        )
+        .values(attempt_until=_moment("until"))
+    )
 
     def claim_invitation(
         self, call_id: int, user_id: str, *, now: datetime, lease: timedelta
     ) -> bool:
         """Take the sending of one invitation of a live call; one sender wins."""
-        with self._writing() as session:
-            result = session.execute(
-                update(Invitation)
-                .where(
-                    Invitation.call_id == call_id,
-                    Invitation.slack_user_id == user_id,
-                    _invitation_pending(now),
-                    select(Call.id)
-                    .where(Call.id == call_id, Call.state == CallState.ACTIVE)
-                    .exists(),
-                )
-                .values(attempt_until=now + lease)
-                .execution_options(synchronize_session=False)
+        with self._writing() as db:
+            result = db.execute(
+                self._CLAIM_INVITATION,
+                {"call": call_id, "user": user_id, "now": now, "until": now + lease},
             )
             return result.rowcount == 1
+
+    _RECORD_INVITATION = (
+        update(invitations)
+        .where(
+            invitations.c.call_id == bindparam("call"),
+            invitations.c.slack_user_id == bindparam("user"),
+        )
+        .values(sent_at=_moment("sent"), failed_error=bindparam("error", type_=String()))
+    )
 
     def record_invitation(
         self, call_id: int, user_id: str, *, sent_at: datetime | None, error: str | None
     ) -> None:
-        with self._writing() as session:
-            session.execute(
-                update(Invitation)
-                .where(Invitation.call_id == call_id, Invitation.slack_user_id == user_id)
-                .values(sent_at=sent_at, failed_error=error)
-                .execution_options(synchronize_session=False)
+        with self._writing() as db:
+            db.execute(
+                self._RECORD_INVITATION,
+                {"call": call_id, "user": user_id, "sent": sent_at, "error": error},
             )
+
+    _MARK_REGISTERED = (
+        update(calls)
+        .where(
+            calls.c.id == bindparam("call"),
+            calls.c.state == CallState.STARTING,
+            calls.c.lease_expires_at == _moment("lease"),
+        )
+        # The lease stays until the message is posted (set_message ends it).
+        .values(
+            slack_call_id=bindparam("slack_call"),
+            state=CallState.ACTIVE,
+            lease_expires_at=_moment("renewed"),
+        )
+    )
 
     def mark_registered(
         self, call_id: int, *, slack_call_id: str, lease: datetime, renewed: datetime
@@ -171,104 +288,128 @@ class CallStore:
         """calls.add succeeded: the call is live, and its starter's lease is renewed for
         posting the message. False if the starter no longer held the lease (it was too slow,
         and the reconciler gave the start up)."""
-        with self._writing() as session:
-            result = session.execute(
-                update(Call)
-                .where(
-                    Call.id == call_id,
-                    Call.state == CallState.STARTING,
-                    Call.lease_expires_at == lease,
-                )
-                # The lease stays until the message is posted (set_message ends it).
-                .values(
-                    slack_call_id=slack_call_id, state=CallState.ACTIVE, lease_expires_at=renewed
-                )
-                .execution_options(synchronize_session=False)
+        with self._writing() as db:
+            result = db.execute(
+                self._MARK_REGISTERED,
+                {"call": call_id, "slack_call": slack_call_id, "lease": lease, "renewed": renewed},
             )
             return result.rowcount == 1
 
+    _MARK_FAILED = (
+        update(calls)
+        .where(
+            calls.c.id == bindparam("call"),
+            calls.c.state.in_((CallState.STARTING, CallState.ACTIVE)),
+            calls.c.message_ts.is_(None),  # a call shown in Slack did not fail
+        )
+        .values(state=CallState.FAILED, ended_at=_moment("at"), lease_expires_at=None)
+    )
+    _LEAVE_ALL = (
+        update(participants)
+        .where(participants.c.call_id == bindparam("call"), participants.c.left_at.is_(None))
+        .values(left_at=_moment("at"))
+    )
+
     def mark_failed(self, call_id: int, *, at: datetime) -> None:
         """Never shown in Slack: the call failed (unless someone ended it meanwhile)."""
-        with self._writing() as session:
-            failed = session.execute(
-                update(Call)
-                .where(
-                    Call.id == call_id,
-                    Call.state.in_((CallState.STARTING, CallState.ACTIVE)),
-                    Call.message_ts.is_(None),  # a call shown in Slack did not fail
-                )
-                .values(state=CallState.FAILED, ended_at=at, lease_expires_at=None)
-                .execution_options(synchronize_session=False)
-            )
-            if failed.rowcount:
-                self._leave_all(session, call_id, at=at)
+        with self._writing() as db:
+            if db.execute(self._MARK_FAILED, {"call": call_id, "at": at}).rowcount:
+                db.execute(self._LEAVE_ALL, {"call": call_id, "at": at})
 
-    @staticmethod
-    def _leave_all(session: Session, call_id: int, *, at: datetime) -> None:
-        session.execute(
-            update(Participant)
-            .where(Participant.call_id == call_id, Participant.left_at.is_(None))
-            .values(left_at=at)
-            .execution_options(synchronize_session=False)
+    _SET_MESSAGE = (
+        update(calls)
+        .where(calls.c.id == bindparam("call"), calls.c.message_ts.is_(None))
+        .values(
+            message_channel_id=bindparam("channel"),
+            message_ts=bindparam("ts"),
+            # An active call's start is over; an ender's lease is the ender's.
+            lease_expires_at=case(
+                (calls.c.state == CallState.ACTIVE, None), else_=calls.c.lease_expires_at
+            ),
         )
+        .returning(*calls.c)
+    )
 
     def set_message(self, call_id: int, *, channel_id: str, ts: str) -> Call | None:
         """Record where the call is shown; returns the call as it is now (it may have been
         ended meanwhile, by someone who could not yet know where its message was). None if a
         message was recorded already: this one is a duplicate (a takeover after a slow post)."""
-        with self._writing() as session:
-            return session.scalars(
-                update(Call)
-                .where(Call.id == call_id, Call.message_ts.is_(None))
-                .values(
-                    message_channel_id=channel_id,
-                    message_ts=ts,
-                    # An active call's start is over; an ender's lease is the ender's.
-                    lease_expires_at=case(
-                        (Call.state == CallState.ACTIVE, None), else_=Call.lease_expires_at
-                    ),
-                )
-                .returning(Call)
-                .execution_options(synchronize_session=False)
+        with self._writing() as db:
+            row = db.execute(
+                self._SET_MESSAGE, {"call": call_id, "channel": channel_id, "ts": ts}
             ).one_or_none()
+        return None if row is None else _call_of(row)
+
+    _CLAIM_POSTING = (
+        update(calls)
+        .where(
+            calls.c.id == bindparam("call"),
+            calls.c.state == CallState.ACTIVE,
+            calls.c.message_ts.is_(None),
+            calls.c.lease_expires_at < _moment("now"),
+        )
+        .values(lease_expires_at=_moment("until"))
+    )
 
     def claim_posting(self, call_id: int, *, now: datetime, lease: timedelta) -> bool:
         """Take over posting the message of a call whose starter's lease ran out."""
-        with self._writing() as session:
-            result = session.execute(
-                update(Call)
-                .where(
-                    Call.id == call_id,
-                    Call.state == CallState.ACTIVE,
-                    Call.message_ts.is_(None),
-                    Call.lease_expires_at < now,
-                )
-                .values(lease_expires_at=now + lease)
-                .execution_options(synchronize_session=False)
+        with self._writing() as db:
+            result = db.execute(
+                self._CLAIM_POSTING, {"call": call_id, "now": now, "until": now + lease}
             )
             return result.rowcount == 1
 
     # -- ending --------------------------------------------------------------------------------
 
+    _CLOSE_LIVE_CALLS = (
+        update(calls)
+        .where(
+            calls.c.team_id == bindparam("team"),
+            calls.c.state.in_((CallState.STARTING, CallState.ACTIVE, CallState.ENDING)),
+        )
+        .values(
+            state=CallState.ENDED,
+            ended_at=func.coalesce(calls.c.ended_at, _moment("at")),
+            end_reason=func.coalesce(
+                calls.c.end_reason, bindparam("reason", type_=calls.c.end_reason.type)
+            ),
+            lease_expires_at=None,
+        )
+        .returning(calls.c.id, calls.c.ended_at)
+    )
+
     def close_live_calls(self, *, team_id: str, at: datetime, reason: EndReason) -> int:
         """End every live call of a workspace in our records only; returns how many."""
-        live = (CallState.STARTING, CallState.ACTIVE, CallState.ENDING)
-        with self._writing() as session:
-            closed = session.execute(
-                update(Call)
-                .where(Call.team_id == team_id, Call.state.in_(live))
-                .values(
-                    state=CallState.ENDED,
-                    ended_at=func.coalesce(Call.ended_at, at),
-                    end_reason=func.coalesce(Call.end_reason, reason),
-                    lease_expires_at=None,
-                )
-                .returning(Call.id, Call.ended_at)
-                .execution_options(synchronize_session=False)
+        with self._writing() as db:
+            closed = db.execute(
+                self._CLOSE_LIVE_CALLS, {"team": team_id, "at": at, "reason": reason}
             ).all()
             for call_id, ended_at in closed:
-                self._close_participants(session, call_id, ended_at=ended_at)
+                db.execute(self._CLOSE_PARTICIPANTS, {"call": call_id, "ended": ended_at})
             return len(closed)
+
+    _CLAIM_ENDING = (
+        update(calls)
+        .where(
+            calls.c.id == bindparam("call"),
+            or_(
+                calls.c.state == CallState.ACTIVE,
+                and_(calls.c.state == CallState.ENDING, calls.c.lease_expires_at < _moment("now")),
+            ),
+        )
+        .values(
+            state=CallState.ENDING,
+            lease_expires_at=_moment("until"),
+            ended_at=func.coalesce(calls.c.ended_at, _moment("now")),
+            ended_by=func.coalesce(calls.c.ended_by, bindparam("by", type_=String())),
+            end_reason=func.coalesce(
+                calls.c.end_reason, bindparam("reason", type_=calls.c.end_reason.type)
+            ),
+        )
+        .returning(*calls.c)
+    )
+    # "Everyone left" must still be true when the claim is made.
+    _CLAIM_ENDING_IF_EMPTY = _CLAIM_ENDING.where(~_someone_present())
 
     def claim_ending(
         self,
@@ -285,76 +426,65 @@ class CallStore:
 
         A holder that crashed mid-end leaves an expired lease, which the next caller takes over.
         """
-        with self._writing() as session:
-            return session.scalars(
-                update(Call)
-                .where(
-                    Call.id == call_id,
-                    or_(
-                        Call.state == CallState.ACTIVE,
-                        and_(Call.state == CallState.ENDING, Call.lease_expires_at < now),
-                    ),
-                    # "Everyone left" must still be true when the claim is made.
-                    ~_someone_present() if only_if_empty else true(),
-                )
-                .values(
-                    state=CallState.ENDING,
-                    lease_expires_at=now + lease,
-                    ended_at=func.coalesce(Call.ended_at, now),
-                    ended_by=func.coalesce(Call.ended_by, by),
-                    end_reason=func.coalesce(Call.end_reason, reason),
-                )
-                .returning(Call)
-                .execution_options(synchronize_session=False)
+        claim = self._CLAIM_ENDING_IF_EMPTY if only_if_empty else self._CLAIM_ENDING
+        with self._writing() as db:
+            row = db.execute(
+                claim,
+                {"call": call_id, "by": by, "reason": reason, "now": now, "until": now + lease},
             ).one_or_none()
+        return None if row is None else _call_of(row)
+
+    _RELEASE_ENDING = (
+        update(calls)
+        .where(*_HELD)
+        .values(
+            state=CallState.ACTIVE,
+            # A call whose message was never posted stays up for the reconciler to post.
+            lease_expires_at=case((calls.c.message_ts.is_(None), _moment("now")), else_=None),
+            ended_at=None,
+            ended_by=None,
+            end_reason=None,
+        )
+    )
 
     def release_ending(self, claimed: Call, *, now: datetime) -> None:
         """calls.end failed: the call stays live, as if nobody had pressed End — unless the
         lease was lost to someone else meanwhile, whose end this is now."""
-        with self._writing() as session:
-            session.execute(
-                update(Call)
-                .where(*_held(claimed))
-                .values(
-                    state=CallState.ACTIVE,
-                    # A call whose message was never posted stays up for the reconciler to post.
-                    lease_expires_at=case((Call.message_ts.is_(None), now), else_=None),
-                    ended_at=None,
-                    ended_by=None,
-                    end_reason=None,
-                )
-                .execution_options(synchronize_session=False)
-            )
+        with self._writing() as db:
+            db.execute(self._RELEASE_ENDING, {**_holder(claimed), "now": now})
+
+    _MARK_ENDED = (
+        update(calls)
+        .where(*_HELD)
+        .values(
+            state=CallState.ENDED, lease_expires_at=None, duration_seconds=bindparam("duration")
+        )
+        .returning(*calls.c)
+    )
+    # Everyone still in an ended call leaves when it ended; every row learns the end.
+    _CLOSE_PARTICIPANTS = (
+        update(participants)
+        .where(participants.c.call_id == bindparam("call"))
+        .values(
+            left_at=func.coalesce(participants.c.left_at, _moment("ended")),
+            call_ended_at=_moment("ended"),
+        )
+    )
 
     def mark_ended(self, claimed: Call) -> Call | None:
         """Slack confirmed the end; close the call and everyone's presence in it. None if the
         lease was lost meanwhile (the one who took it over records the end)."""
         assert claimed.ended_at is not None
-        with self._writing() as session:
-            ended = session.scalars(
-                update(Call)
-                .where(*_held(claimed))
-                .values(
-                    state=CallState.ENDED,
-                    lease_expires_at=None,
-                    duration_seconds=whole_seconds(claimed.ended_at - claimed.started_at),
-                )
-                .returning(Call)
-                .execution_options(synchronize_session=False)
+        duration = whole_seconds(claimed.ended_at - claimed.started_at)
+        with self._writing() as db:
+            row = db.execute(
+                self._MARK_ENDED, {**_holder(claimed), "duration": duration}
             ).one_or_none()
-            if ended is not None:
-                self._close_participants(session, claimed.id, ended_at=claimed.ended_at)
-            return ended
-
-    @staticmethod
-    def _close_participants(session: Session, call_id: int, *, ended_at: datetime) -> None:
-        """Everyone still in an ended call leaves when it ended; every row learns the end."""
-        session.execute(
-            update(Participant)
-            .where(Participant.call_id == call_id)
-            .values(left_at=func.coalesce(Participant.left_at, ended_at), call_ended_at=ended_at)
-            .execution_options(synchronize_session=False)
-        )
+            if row is not None:
+                db.execute(
+                    self._CLOSE_PARTICIPANTS, {"call": claimed.id, "ended": claimed.ended_at}
+                )
+        return None if row is None else _call_of(row)
 
     # -- what the reconciler looks for --------------------------------------------------------
 
@@ -368,167 +498,170 @@ class CallStore:
         limit: int,
     ) -> ReconcileCandidates:
         """Calls that need the app to act by itself, each list oldest first and LIMITed."""
-        lease_over = and_(Call.lease_expires_at.is_not(None), Call.lease_expires_at < now)
+        lease_over = and_(calls.c.lease_expires_at.is_not(None), calls.c.lease_expires_at < now)
         last_left = (
-            select(func.max(Participant.left_at))
-            .where(Participant.call_id == Call.id)
+            select(func.max(participants.c.left_at))
+            .where(participants.c.call_id == calls.c.id)
             .scalar_subquery()
         )
-        active = Call.state == CallState.ACTIVE
-        with self._sessions() as session:
+        active = calls.c.state == CallState.ACTIVE
+        shown = calls.c.message_ts.is_not(None)
+        with self._engine.connect() as db:
 
-            def calls_where(*conditions: object, order: object = Call.started_at) -> list[Call]:
-                return list(
-                    session.scalars(select(Call).where(*conditions).order_by(order).limit(limit))
-                )
+            def calls_where(*conditions: Any, order: Any = calls.c.started_at) -> list[Call]:
+                query = select(calls).where(*conditions).order_by(order).limit(limit)
+                return _calls_of(db.execute(query, {"now": now}))  # :now of pending invitations
 
             return ReconcileCandidates(
-                stuck_starting=calls_where(Call.state == CallState.STARTING, lease_over),
-                unposted=calls_where(active, Call.message_ts.is_(None), lease_over),
-                interrupted_ends=calls_where(Call.state == CallState.ENDING, lease_over),
-                overlong=calls_where(active, Call.started_at < now - max_age),
+                stuck_starting=calls_where(calls.c.state == CallState.STARTING, lease_over),
+                unposted=calls_where(active, calls.c.message_ts.is_(None), lease_over),
+                interrupted_ends=calls_where(calls.c.state == CallState.ENDING, lease_over),
+                overlong=calls_where(active, calls.c.started_at < now - max_age),
                 empty=calls_where(
-                    active,
-                    Call.message_ts.is_not(None),
-                    ~_someone_present(),
-                    last_left < now - empty_grace,
+                    active, shown, ~_someone_present(), last_left < now - empty_grace
                 ),
                 uninvited=calls_where(
                     active,
-                    Call.message_ts.is_not(None),
-                    Call.started_at < now - invite_grace,
-                    select(Invitation.id)
-                    .where(Invitation.call_id == Call.id, _invitation_pending(now))
+                    shown,
+                    calls.c.started_at < now - invite_grace,
+                    select(invitations.c.id)
+                    .where(invitations.c.call_id == calls.c.id, _invitation_pending())
                     .exists(),
                 ),
                 outdated_messages=calls_where(
-                    Call.message_outdated.is_(True),
-                    Call.message_ts.is_not(None),
-                    Call.state.in_((CallState.ACTIVE, CallState.ENDED)),
+                    calls.c.message_outdated.is_(True),
+                    shown,
+                    calls.c.state.in_((CallState.ACTIVE, CallState.ENDED)),
                 ),
                 # A sample, not the oldest: every live call gets checked over a few passes.
-                live=calls_where(active, Call.message_ts.is_not(None), order=func.random()),
+                live=calls_where(active, shown, order=func.random()),
             )
+
+    _ABANDON_START = (
+        update(calls)
+        .where(
+            calls.c.id == bindparam("call"),
+            calls.c.state == CallState.STARTING,
+            calls.c.lease_expires_at < _moment("at"),
+        )
+        .values(state=CallState.FAILED, ended_at=_moment("at"), lease_expires_at=None)
+    )
 
     def abandon_start(self, call_id: int, *, now: datetime) -> bool:
         """A start whose process died before Slack answered: nothing to show, so it failed."""
-        with self._writing() as session:
-            result = session.execute(
-                update(Call)
-                .where(
-                    Call.id == call_id,
-                    Call.state == CallState.STARTING,
-                    Call.lease_expires_at < now,
-                )
-                .values(state=CallState.FAILED, ended_at=now, lease_expires_at=None)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount:
-                self._leave_all(session, call_id, at=now)
-            return result.rowcount == 1
+        with self._writing() as db:
+            if not db.execute(self._ABANDON_START, {"call": call_id, "at": now}).rowcount:
+                return False
+            db.execute(self._LEAVE_ALL, {"call": call_id, "at": now})
+            return True
+
+    _MARK_MESSAGE_OUTDATED = (
+        update(calls).where(calls.c.id == bindparam("call")).values(message_outdated=True)
+    )
 
     def mark_message_outdated(self, call_id: int) -> None:
-        with self._writing() as session:
-            session.execute(
-                update(Call)
-                .where(Call.id == call_id)
-                .values(message_outdated=True)
-                .execution_options(synchronize_session=False)
-            )
+        with self._writing() as db:
+            db.execute(self._MARK_MESSAGE_OUTDATED, {"call": call_id})
+
+    _MARK_MESSAGE_CURRENT = (
+        update(calls)
+        .where(
+            calls.c.id == bindparam("call"),
+            calls.c.state == bindparam("shown_state", type_=calls.c.state.type),
+            calls.c.title == bindparam("shown_title"),
+        )
+        .values(message_outdated=False)
+    )
 
     def mark_message_current(self, shown: Call) -> None:
         """The message shows `shown`: unless the call changed since, it is current."""
-        with self._writing() as session:
-            session.execute(
-                update(Call)
-                .where(Call.id == shown.id, Call.state == shown.state, Call.title == shown.title)
-                .values(message_outdated=False)
-                .execution_options(synchronize_session=False)
+        with self._writing() as db:
+            db.execute(
+                self._MARK_MESSAGE_CURRENT,
+                {"call": shown.id, "shown_state": shown.state, "shown_title": shown.title},
             )
 
     # -- renaming ------------------------------------------------------------------------------
 
+    _SET_TITLE = (
+        update(calls)
+        .where(calls.c.id == bindparam("call"), calls.c.state == CallState.ACTIVE)
+        .values(title=bindparam("new_title"))
+        .returning(*calls.c)
+    )
+
     def set_title(self, call_id: int, title: str) -> Call | None:
         """Rename a live call; None if it is no longer active."""
-        with self._writing() as session:
-            return session.scalars(
-                update(Call)
-                .where(Call.id == call_id, Call.state == CallState.ACTIVE)
-                .values(title=title)
-                .returning(Call)
-                .execution_options(synchronize_session=False)
-            ).one_or_none()
+        with self._writing() as db:
+            row = db.execute(self._SET_TITLE, {"call": call_id, "new_title": title}).one_or_none()
+        return None if row is None else _call_of(row)
 
     # -- participants --------------------------------------------------------------------------
 
+    _REJOIN = (
+        update(participants)
+        .where(
+            participants.c.call_id == bindparam("call"),
+            participants.c.slack_user_id == bindparam("user"),
+            participants.c.left_at.is_not(None),
+        )
+        .values(left_at=None, joined_at=_moment("at"))
+    )
+
     def add_participant(self, call_id: int, *, user_id: str, at: datetime) -> Joined:
         """Register the person once, however many Join clicks race."""
-        with self._writing() as session:
-            inserted = session.execute(
-                upsertable_insert(session, Participant)
-                .values(call_id=call_id, slack_user_id=user_id, joined_at=at)
-                .on_conflict_do_nothing(index_elements=["call_id", "slack_user_id"])
-                .returning(Participant.id)
-            ).first()
-            if inserted is not None:
+        this_join = {"call": call_id, "user": user_id, "at": at}
+        with self._writing() as db:
+            if db.execute(self._join_once, this_join).first() is not None:
                 return Joined.FIRST_TIME
-            rejoined = session.execute(
-                update(Participant)
-                .where(
-                    Participant.call_id == call_id,
-                    Participant.slack_user_id == user_id,
-                    Participant.left_at.is_not(None),
-                )
-                .values(left_at=None, joined_at=at)
-                .execution_options(synchronize_session=False)
-            )
+            rejoined = db.execute(self._REJOIN, this_join)
             return Joined.AGAIN if rejoined.rowcount == 1 else Joined.ALREADY_IN
+
+    _THIS_JOIN = (
+        participants.c.call_id == bindparam("call"),
+        participants.c.slack_user_id == bindparam("user"),
+        participants.c.joined_at == _moment("at"),
+    )
+    _FORGET_JOIN = delete(participants).where(*_THIS_JOIN)
+    # Keep their earlier time in the call; this one lasted no time.
+    _END_REJOIN = update(participants).where(*_THIS_JOIN).values(left_at=_moment("at"))
 
     def undo_join(self, call_id: int, *, user_id: str, joined: Joined, at: datetime) -> None:
         """Slack refused the join: forget this join and only this one. (The call may have
         ended, and closed the row, meanwhile.)"""
-        this_join = (
-            Participant.call_id == call_id,
-            Participant.slack_user_id == user_id,
-            Participant.joined_at == at,
+        undo = self._FORGET_JOIN if joined == Joined.FIRST_TIME else self._END_REJOIN
+        with self._writing() as db:
+            db.execute(undo, {"call": call_id, "user": user_id, "at": at})
+
+    _MARK_LEFT = (
+        update(participants)
+        .where(
+            participants.c.call_id == bindparam("call"),
+            participants.c.slack_user_id == bindparam("user"),
+            participants.c.left_at.is_(None),
         )
-        with self._writing() as session:
-            if joined == Joined.FIRST_TIME:
-                session.execute(delete(Participant).where(*this_join))
-            else:  # keep their earlier time in the call; this one lasted no time
-                session.execute(
-                    update(Participant)
-                    .where(*this_join)
-                    .values(left_at=at)
-                    .execution_options(synchronize_session=False)
-                )
+        .values(left_at=_moment("at"))
+    )
 
     def mark_left(self, call_id: int, *, user_id: str, at: datetime) -> bool:
         """True if the person was in the call and now is not."""
-        with self._writing() as session:
-            result = session.execute(
-                update(Participant)
-                .where(
-                    Participant.call_id == call_id,
-                    Participant.slack_user_id == user_id,
-                    Participant.left_at.is_(None),
-                )
-                .values(left_at=at)
-                .execution_options(synchronize_session=False)
-            )
+        with self._writing() as db:
+            result = db.execute(self._MARK_LEFT, {"call": call_id, "user": user_id, "at": at})
             return result.rowcount == 1
 
+    _UNDO_LEAVE = (
+        update(participants)
+        .where(
+            participants.c.call_id == bindparam("call"),
+            participants.c.slack_user_id == bindparam("user"),
+            participants.c.left_at == _moment("left"),
+        )
+        .values(left_at=None)
+    )
+
     def undo_leave(self, call_id: int, *, user_id: str, left_at: datetime) -> None:
-        with self._writing() as session:
-            session.execute(
-                update(Participant)
-                .where(
-                    Participant.call_id == call_id,
-                    Participant.slack_user_id == user_id,
-                    Participant.left_at == left_at,
-                )
-                .values(left_at=None)
-            )
+        with self._writing() as db:
+            db.execute(self._UNDO_LEAVE, {"call": call_id, "user": user_id, "left": left_at})
 
 
 @dataclass(frozen=True)
@@ -558,95 +691,109 @@ class HomeStore:
     # How long this process trusts what it last saw of whether a workspace uses Home at all.
     TEAM_HOMES_TTL_SECONDS = 30.0
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
-        self._sessions = session_factory
-        self._writing = writing(session_factory)
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._writing = writing(engine)
         self._teams_with_homes: dict[str, tuple[bool, float]] = {}
         self._lock = threading.Lock()
+        opened = upsert_into(engine, home_tabs).values(
+            team_id=bindparam("team"), user_id=bindparam("user"), opened_at=_moment("at")
+        )
+        self._record_opened = opened.on_conflict_do_update(
+            index_elements=["team_id", "user_id"], set_={"opened_at": opened.excluded.opened_at}
+        )
+
+    _STARTED_LIVE = (
+        select(calls)
+        .where(
+            calls.c.team_id == bindparam("team"),
+            calls.c.created_by == bindparam("user"),
+            calls.c.state.in_(LIVE_STATES),
+        )
+        .order_by(calls.c.started_at.desc())
+        .limit(bindparam("limit"))
+    )
+    _JOINED_LIVE = (
+        select(calls)
+        .join(participants, participants.c.call_id == calls.c.id)
+        .where(
+            participants.c.slack_user_id == bindparam("user"),
+            participants.c.left_at.is_(None),
+            participants.c.call_ended_at.is_(None),
+            calls.c.team_id == bindparam("team"),
+            calls.c.state.in_(LIVE_STATES),
+        )
+        .order_by(calls.c.started_at.desc())
+        .limit(bindparam("limit"))
+    )
+    _RECENT = (
+        select(calls)
+        .join(participants, participants.c.call_id == calls.c.id)
+        .where(
+            participants.c.slack_user_id == bindparam("user"),
+            participants.c.call_ended_at.is_not(None),
+            calls.c.team_id == bindparam("team"),
+        )
+        .order_by(participants.c.call_ended_at.desc())
+        .limit(bindparam("limit"))
+    )
+    _HEAD_COUNTS = (
+        select(
+            participants.c.call_id,
+            func.count(),
+            func.count().filter(participants.c.left_at.is_(None)),
+        )
+        .where(participants.c.call_id.in_(bindparam("calls", expanding=True)))
+        .group_by(participants.c.call_id)
+    )
 
     def calls_for(
         self, *, team_id: str, user_id: str, active_limit: int, recent_limit: int
     ) -> HomeCalls:
-        with self._sessions() as session:
-            started = session.scalars(
-                select(Call)
-                .where(
-                    Call.team_id == team_id,
-                    Call.created_by == user_id,
-                    Call.state.in_(LIVE_STATES),
-                )
-                .order_by(Call.started_at.desc())
-                .limit(active_limit + 1)
-            ).all()
-            joined = session.scalars(
-                select(Call)
-                .join(Participant, Participant.call_id == Call.id)
-                .where(
-                    Participant.slack_user_id == user_id,
-                    Participant.left_at.is_(None),
-                    Participant.call_ended_at.is_(None),
-                    Call.team_id == team_id,
-                    Call.state.in_(LIVE_STATES),
-                )
-                .order_by(Call.started_at.desc())
-                .limit(active_limit + 1)
-            ).all()
-            recent = session.scalars(
-                select(Call)
-                .join(Participant, Participant.call_id == Call.id)
-                .where(
-                    Participant.slack_user_id == user_id,
-                    Participant.call_ended_at.is_not(None),
-                    Call.team_id == team_id,
-                )
-                .order_by(Participant.call_ended_at.desc())
-                .limit(recent_limit)
-            ).all()
+        person = {"team": team_id, "user": user_id}
+        with self._engine.connect() as db:
+            started = _calls_of(
+                db.execute(self._STARTED_LIVE, {**person, "limit": active_limit + 1})
+            )
+            joined = _calls_of(db.execute(self._JOINED_LIVE, {**person, "limit": active_limit + 1}))
+            recent = _calls_of(db.execute(self._RECENT, {**person, "limit": recent_limit}))
             active = sorted(
                 {c.id: c for c in [*started, *joined]}.values(),
                 key=lambda c: c.started_at,
                 reverse=True,
             )
             shown = [*active[:active_limit], *recent]
-            counts = session.execute(
-                select(
-                    Participant.call_id,
-                    func.count(),
-                    func.count().filter(Participant.left_at.is_(None)),
-                )
-                .where(Participant.call_id.in_([c.id for c in shown]))
-                .group_by(Participant.call_id)
-            ).all()
+            counts = db.execute(self._HEAD_COUNTS, {"calls": [c.id for c in shown]}).all()
         return HomeCalls(
             active=active[:active_limit],
             more_active=len(active) > active_limit,
-            recent=list(recent),
+            recent=recent,
             present={call_id: present for call_id, _, present in counts},
             took_part={call_id: total for call_id, total, _ in counts},
         )
 
+    _LAST_CHANNEL = (
+        select(calls.c.channel_id)
+        .join(participants, participants.c.call_id == calls.c.id)
+        .where(
+            participants.c.slack_user_id == bindparam("user"),
+            calls.c.team_id == bindparam("team"),
+        )
+        .order_by(participants.c.joined_at.desc())
+        .limit(1)
+    )
+
     def last_channel(self, *, team_id: str, user_id: str) -> str | None:
         """The channel of the last call the person was in: the start modal's default."""
-        with self._sessions() as session:
-            return session.scalar(
-                select(Call.channel_id)
-                .join(Participant, Participant.call_id == Call.id)
-                .where(Participant.slack_user_id == user_id, Call.team_id == team_id)
-                .order_by(Participant.joined_at.desc())
-                .limit(1)
-            )
+        with self._engine.connect() as db:
+            return db.scalar(self._LAST_CHANNEL, {"team": team_id, "user": user_id})
 
     def record_opened(self, *, team_id: str, user_id: str, at: datetime) -> None:
-        with self._writing() as session:
-            statement = upsertable_insert(session, HomeTab).values(
-                team_id=team_id, user_id=user_id, opened_at=at
-            )
-            session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["team_id", "user_id"], set_={"opened_at": at}
-                )
-            )
+        with self._writing() as db:
+            db.execute(self._record_opened, {"team": team_id, "user": user_id, "at": at})
         self._remember_team(team_id, has_homes=True)
+
+    _ANY_HOME = select(home_tabs.c.user_id).where(home_tabs.c.team_id == bindparam("team")).limit(1)
 
     def _team_has_homes(self, team_id: str) -> bool:
         """Whether anyone in the workspace ever opened Home; most changes need not look further.
@@ -655,12 +802,10 @@ class HomeStore:
             known = self._teams_with_homes.get(team_id)
         if known is not None and known[1] > time.monotonic():
             return known[0]
-        with self._sessions() as session:
-            has_homes = session.scalar(
-                select(HomeTab.user_id).where(HomeTab.team_id == team_id).limit(1)
-            )
-        self._remember_team(team_id, has_homes=has_homes is not None)
-        return has_homes is not None
+        with self._engine.connect() as db:
+            has_homes = db.scalar(self._ANY_HOME, {"team": team_id}) is not None
+        self._remember_team(team_id, has_homes=has_homes)
+        return has_homes
 
     def _remember_team(self, team_id: str, *, has_homes: bool) -> None:
         with self._lock:
@@ -669,61 +814,52 @@ class HomeStore:
                 time.monotonic() + self.TEAM_HOMES_TTL_SECONDS,
             )
 
+    _WATCHERS = (
+        select(home_tabs.c.user_id)
+        .where(
+            home_tabs.c.team_id == bindparam("team"),
+            or_(
+                home_tabs.c.user_id.in_(bindparam("people", expanding=True)),
+                home_tabs.c.user_id.in_(
+                    select(participants.c.slack_user_id).where(
+                        participants.c.call_id == bindparam("call")
+                    )
+                ),
+            ),
+        )
+        .order_by(home_tabs.c.user_id)
+    )
+
     def watchers_of(self, call: Call, *, also: str) -> list[str]:
         """People whose Home shows this call (its starter, anyone who was in it) and who have
         opened Home: a Home never opened has no stale view to refresh."""
         if not self._team_has_homes(call.team_id):
             return []
-        people = select(Participant.slack_user_id).where(Participant.call_id == call.id)
-        with self._sessions() as session:
+        with self._engine.connect() as db:
             return list(
-                session.scalars(
-                    select(HomeTab.user_id)
-                    .where(
-                        HomeTab.team_id == call.team_id,
-                        or_(
-                            HomeTab.user_id.in_(sorted({call.created_by, also})),
-                            HomeTab.user_id.in_(people),
-                        ),
-                    )
-                    .order_by(HomeTab.user_id)
+                db.scalars(
+                    self._WATCHERS,
+                    {
+                        "team": call.team_id,
+                        "people": sorted({call.created_by, also}),
+                        "call": call.id,
+                    },
                 )
             )
 
 
-def _invitation_pending(now: datetime) -> ColumnElement[bool]:
-    """Not sent, not refused, and nobody is sending it right now."""
-    return and_(
-        Invitation.sent_at.is_(None),
-        Invitation.failed_error.is_(None),
-        or_(Invitation.attempt_until.is_(None), Invitation.attempt_until < now),
-    )
+def _holder(claimed: Call) -> dict[str, Any]:
+    """The parameters of _HELD for the lease this caller claimed."""
+    return {"call": claimed.id, "lease": claimed.lease_expires_at}
 
 
-def _someone_present() -> Exists:
-    return (
-        select(Participant.id)
-        .where(Participant.call_id == Call.id, Participant.left_at.is_(None))
-        .exists()
-    )
-
-
-def _held(claimed: Call) -> tuple[ColumnElement[bool], ...]:
-    """The call is still being ended under the lease this caller claimed."""
-    return (
-        Call.id == claimed.id,
-        Call.state == CallState.ENDING,
-        Call.lease_expires_at == claimed.lease_expires_at,
-    )
-
-
-def upsertable_insert(session: Session, model: type) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT with ON CONFLICT support, in the session's database's dialect."""
-    dialect = session.get_bind().dialect.name
+def upsert_into(engine: Engine, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT with ON CONFLICT support, in the engine's database's dialect."""
+    dialect = engine.dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(model)
+        return postgresql.insert(table)
     if dialect == "sqlite":
-        return sqlite.insert(model)
+        return sqlite.insert(table)
     raise RuntimeError(f"unsupported database {dialect}")
 
 

@@ -15,7 +15,6 @@ from slack_sdk import WebClient
 
 from calls_app.bolt_app import build_parts, build_reconciler
 from calls_app.config import load_settings
-from calls_app.db import make_session_factory
 from calls_app.models import CallState, EndReason
 from calls_app.store import CallStore, NewCall
 from tests.conftest import ALICE, BOB, CAROL, GENERAL, app_env
@@ -217,7 +216,7 @@ def registered_call(app, store, title: str, *, invitees: tuple[str, ...] = ()):
 
 
 def build_store(app) -> CallStore:
-    return CallStore(make_session_factory(app.db.engine))
+    return CallStore(app.db.engine)
 
 
 def test_a_start_slower_than_its_lease_is_given_up_and_undone_in_slack(running_app, reconcile):
