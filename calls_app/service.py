@@ -156,7 +156,8 @@ class CallService:
             )
         call.state = CallState.ACTIVE
         self._post_call_message(call)
-        invited, not_invited = self._invite(call)
+        # Nobody to invite: no need to look for unsent invitations.
+        invited, not_invited = self._invite(call) if invitees else ([], [])
         self.homes.refresh(call, also=actor.user_id)
         return StartedCall(call=call, invited=invited, not_invited=not_invited)
 
