@@ -73,11 +73,15 @@ _sqlite_write_locks: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictiona
 _locks_lock = threading.Lock()
 
 
-def writing(engine: Engine) -> Callable[[], AbstractContextManager[Connection]]:
-    """A write transaction. SQLite takes one writer at a time: within a process, writers
-    queue on a lock instead of sleeping in SQLite's busy handler."""
+def writing(
+    engine: Engine, *, one_statement: bool = False
+) -> Callable[[], AbstractContextManager[Connection]]:
+    """A write transaction. With `one_statement`, for a write that is a single statement
+    (atomic by itself), PostgreSQL runs it in autocommit mode: no BEGIN and COMMIT round trips.
+    SQLite takes one writer at a time: within a process, writers queue on a lock instead of
+    sleeping in SQLite's busy handler."""
     if engine.dialect.name != "sqlite":
-        return engine.begin
+        return autocommitting(engine).connect if one_statement else engine.begin
     with _locks_lock:
         lock = _sqlite_write_locks.setdefault(engine, threading.Lock())
 
@@ -87,3 +91,12 @@ def writing(engine: Engine) -> Callable[[], AbstractContextManager[Connection]]:
             yield connection
 
     return one_writer
+
+
+def autocommitting(engine: Engine) -> Engine:
+    """The engine for reads and one-statement writes. On PostgreSQL every statement commits
+    on its own, which spares a BEGIN and a COMMIT (or ROLLBACK) round trip. SQLite's driver
+    opens no transaction for a read anyway, and switching modes would cost a PRAGMA per use."""
+    if engine.dialect.name == "sqlite":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")

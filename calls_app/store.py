@@ -5,8 +5,9 @@ which hold the same on SQLite and PostgreSQL; no transaction is held open across
 
 Statements are SQLAlchemy Core, built once (class attributes, values as bind parameters) and
 run on a `Connection`: building a statement and the ORM's unit of work cost SQLAlchemy several
-times what the database takes to run it, on every call life (see BENCHMARKS.md). Calls come
-back as `Call` objects that belong to no session.
+times what the database takes to run it, on every call life (see BENCHMARKS.md). Reads and
+one-statement writes take no explicit transaction (`db.autocommitting`). Calls come back as
+`Call` objects that belong to no session.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from calls_app.db import UtcDateTime, writing
+from calls_app.db import UtcDateTime, autocommitting, writing
 from calls_app.models import Call, CallState, EndReason, HomeTab, Invitation, Participant
 
 LIVE_STATES = (CallState.ACTIVE, CallState.ENDING)
@@ -107,8 +108,9 @@ class NewCall:
 
 class CallStore:
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        self._reading = autocommitting(engine).connect
         self._writing = writing(engine)
+        self._writing_one = writing(engine, one_statement=True)
         self._join_once = (
             upsert_into(engine, participants)
             .values(
@@ -126,7 +128,7 @@ class CallStore:
 
     def get(self, *, team_id: str, call_id: int) -> Call | None:
         """A call of this workspace, or None: another workspace's call is never visible."""
-        with self._engine.connect() as db:
+        with self._reading() as db:
             row = db.execute(self._GET, {"call": call_id, "team": team_id}).one_or_none()
         return None if row is None else _call_of(row)
 
@@ -142,7 +144,7 @@ class CallStore:
 
     def live_calls_in_channel(self, *, team_id: str, channel_id: str) -> list[Call]:
         """Calls in the channel that are live in Slack (active, or being ended), oldest first."""
-        with self._engine.connect() as db:
+        with self._reading() as db:
             return _calls_of(
                 db.execute(self._LIVE_IN_CHANNEL, {"team": team_id, "channel": channel_id})
             )
@@ -159,7 +161,7 @@ class CallStore:
 
     def present_user_ids(self, call_id: int) -> list[str]:
         """Slack users in the call now, in the order they joined."""
-        with self._engine.connect() as db:
+        with self._reading() as db:
             return list(db.scalars(self._PRESENT, {"call": call_id}))
 
     _CALLS_USER_IS_IN = select(participants.c.call_id).where(
@@ -169,7 +171,7 @@ class CallStore:
     )
 
     def calls_user_is_in(self, *, call_ids: Sequence[int], user_id: str) -> list[int]:
-        with self._engine.connect() as db:
+        with self._reading() as db:
             return list(
                 db.scalars(self._CALLS_USER_IS_IN, {"calls": list(call_ids), "user": user_id})
             )
@@ -222,7 +224,7 @@ class CallStore:
     )
 
     def unsent_invitations(self, call_id: int) -> list[str]:
-        with self._engine.connect() as db:
+        with self._reading() as db:
             return list(db.scalars(self._UNSENT_INVITATIONS, {"call": call_id}))
 
     _CLAIM_INVITATION = (
@@ -242,7 +244,7 @@ class CallStore:
         self, call_id: int, user_id: str, *, now: datetime, lease: timedelta
     ) -> bool:
         """Take the sending of one invitation of a live call; one sender wins."""
-        with self._writing() as db:
+        with self._writing_one() as db:
             result = db.execute(
                 self._CLAIM_INVITATION,
                 {"call": call_id, "user": user_id, "now": now, "until": now + lease},
@@ -261,7 +263,7 @@ class CallStore:
     def record_invitation(
         self, call_id: int, user_id: str, *, sent_at: datetime | None, error: str | None
     ) -> None:
-        with self._writing() as db:
+        with self._writing_one() as db:
             db.execute(
                 self._RECORD_INVITATION,
                 {"call": call_id, "user": user_id, "sent": sent_at, "error": error},
@@ -288,7 +290,7 @@ class CallStore:
         """calls.add succeeded: the call is live, and its starter's lease is renewed for
         posting the message. False if the starter no longer held the lease (it was too slow,
         and the reconciler gave the start up)."""
-        with self._writing() as db:
+        with self._writing_one() as db:
             result = db.execute(
                 self._MARK_REGISTERED,
                 {"call": call_id, "slack_call": slack_call_id, "lease": lease, "renewed": renewed},
@@ -334,7 +336,7 @@ class CallStore:
         """Record where the call is shown; returns the call as it is now (it may have been
         ended meanwhile, by someone who could not yet know where its message was). None if a
         message was recorded already: this one is a duplicate (a takeover after a slow post)."""
-        with self._writing() as db:
+        with self._writing_one() as db:
             row = db.execute(
                 self._SET_MESSAGE, {"call": call_id, "channel": channel_id, "ts": ts}
             ).one_or_none()
@@ -353,7 +355,7 @@ class CallStore:
 
     def claim_posting(self, call_id: int, *, now: datetime, lease: timedelta) -> bool:
         """Take over posting the message of a call whose starter's lease ran out."""
-        with self._writing() as db:
+        with self._writing_one() as db:
             result = db.execute(
                 self._CLAIM_POSTING, {"call": call_id, "now": now, "until": now + lease}
             )
@@ -427,7 +429,7 @@ class CallStore:
         A holder that crashed mid-end leaves an expired lease, which the next caller takes over.
         """
         claim = self._CLAIM_ENDING_IF_EMPTY if only_if_empty else self._CLAIM_ENDING
-        with self._writing() as db:
+        with self._writing_one() as db:
             row = db.execute(
                 claim,
                 {"call": call_id, "by": by, "reason": reason, "now": now, "until": now + lease},
@@ -450,7 +452,7 @@ class CallStore:
     def release_ending(self, claimed: Call, *, now: datetime) -> None:
         """calls.end failed: the call stays live, as if nobody had pressed End — unless the
         lease was lost to someone else meanwhile, whose end this is now."""
-        with self._writing() as db:
+        with self._writing_one() as db:
             db.execute(self._RELEASE_ENDING, {**_holder(claimed), "now": now})
 
     _MARK_ENDED = (
@@ -506,7 +508,7 @@ class CallStore:
         )
         active = calls.c.state == CallState.ACTIVE
         shown = calls.c.message_ts.is_not(None)
-        with self._engine.connect() as db:
+        with self._reading() as db:
 
             def calls_where(*conditions: Any, order: Any = calls.c.started_at) -> list[Call]:
                 query = select(calls).where(*conditions).order_by(order).limit(limit)
@@ -560,7 +562,7 @@ class CallStore:
     )
 
     def mark_message_outdated(self, call_id: int) -> None:
-        with self._writing() as db:
+        with self._writing_one() as db:
             db.execute(self._MARK_MESSAGE_OUTDATED, {"call": call_id})
 
     _MARK_MESSAGE_CURRENT = (
@@ -575,7 +577,7 @@ class CallStore:
 
     def mark_message_current(self, shown: Call) -> None:
         """The message shows `shown`: unless the call changed since, it is current."""
-        with self._writing() as db:
+        with self._writing_one() as db:
             db.execute(
                 self._MARK_MESSAGE_CURRENT,
                 {"call": shown.id, "shown_state": shown.state, "shown_title": shown.title},
@@ -592,7 +594,7 @@ class CallStore:
 
     def set_title(self, call_id: int, title: str) -> Call | None:
         """Rename a live call; None if it is no longer active."""
-        with self._writing() as db:
+        with self._writing_one() as db:
             row = db.execute(self._SET_TITLE, {"call": call_id, "new_title": title}).one_or_none()
         return None if row is None else _call_of(row)
 
@@ -630,7 +632,7 @@ class CallStore:
         """Slack refused the join: forget this join and only this one. (The call may have
         ended, and closed the row, meanwhile.)"""
         undo = self._FORGET_JOIN if joined == Joined.FIRST_TIME else self._END_REJOIN
-        with self._writing() as db:
+        with self._writing_one() as db:
             db.execute(undo, {"call": call_id, "user": user_id, "at": at})
 
     _MARK_LEFT = (
@@ -645,7 +647,7 @@ class CallStore:
 
     def mark_left(self, call_id: int, *, user_id: str, at: datetime) -> bool:
         """True if the person was in the call and now is not."""
-        with self._writing() as db:
+        with self._writing_one() as db:
             result = db.execute(self._MARK_LEFT, {"call": call_id, "user": user_id, "at": at})
             return result.rowcount == 1
 
@@ -660,7 +662,7 @@ class CallStore:
     )
 
     def undo_leave(self, call_id: int, *, user_id: str, left_at: datetime) -> None:
-        with self._writing() as db:
+        with self._writing_one() as db:
             db.execute(self._UNDO_LEAVE, {"call": call_id, "user": user_id, "left": left_at})
 
 
@@ -692,8 +694,9 @@ class HomeStore:
     TEAM_HOMES_TTL_SECONDS = 30.0
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        self._reading = autocommitting(engine).connect
         self._writing = writing(engine)
+        self._writing_one = writing(engine, one_statement=True)
         self._teams_with_homes: dict[str, tuple[bool, float]] = {}
         self._lock = threading.Lock()
         opened = upsert_into(engine, home_tabs).values(
@@ -751,7 +754,7 @@ class HomeStore:
         self, *, team_id: str, user_id: str, active_limit: int, recent_limit: int
     ) -> HomeCalls:
         person = {"team": team_id, "user": user_id}
-        with self._engine.connect() as db:
+        with self._reading() as db:
             started = _calls_of(
                 db.execute(self._STARTED_LIVE, {**person, "limit": active_limit + 1})
             )
@@ -785,11 +788,11 @@ class HomeStore:
 
     def last_channel(self, *, team_id: str, user_id: str) -> str | None:
         """The channel of the last call the person was in: the start modal's default."""
-        with self._engine.connect() as db:
+        with self._reading() as db:
             return db.scalar(self._LAST_CHANNEL, {"team": team_id, "user": user_id})
 
     def record_opened(self, *, team_id: str, user_id: str, at: datetime) -> None:
-        with self._writing() as db:
+        with self._writing_one() as db:
             db.execute(self._record_opened, {"team": team_id, "user": user_id, "at": at})
         self._remember_team(team_id, has_homes=True)
 
@@ -802,7 +805,7 @@ class HomeStore:
             known = self._teams_with_homes.get(team_id)
         if known is not None and known[1] > time.monotonic():
             return known[0]
-        with self._engine.connect() as db:
+        with self._reading() as db:
             has_homes = db.scalar(self._ANY_HOME, {"team": team_id}) is not None
         self._remember_team(team_id, has_homes=has_homes)
         return has_homes
@@ -835,7 +838,7 @@ class HomeStore:
         opened Home: a Home never opened has no stale view to refresh."""
         if not self._team_has_homes(call.team_id):
             return []
-        with self._engine.connect() as db:
+        with self._reading() as db:
             return list(
                 db.scalars(
                     self._WATCHERS,
