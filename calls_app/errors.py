@@ -89,3 +89,19 @@ class CannotPostInChannel(CallsError):
             "I can't post in this channel, so I didn't start the call. "
             "Invite me first with `/invite @calls-app`, then try again."
         )
+
+
+class NotInChannel(CallsError):
+    """The person isn't in the channel they picked, or (``confirmed=False``) it has too many
+    members to find them before the modal must close. Plain text: it is a modal field error."""
+
+    def __init__(self, *, confirmed: bool = True) -> None:
+        if confirmed:
+            message = "You're not in that channel. Join it first, or pick another."
+        else:
+            message = (
+                "That channel is too big for me to check that you're in it. "
+                "Type /call start in the channel instead."
+            )
+        super().__init__(message)
+        self.confirmed = confirmed

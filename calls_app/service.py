@@ -24,6 +24,7 @@ from calls_app.errors import (
     NoLiveCall,
     NotAllowed,
     NotInCall,
+    NotInChannel,
     SlackFailure,
     UsageError,
 )
@@ -96,12 +97,27 @@ class CallService:
 
     # -- start ---------------------------------------------------------------------------------
 
-    def check_can_start(self, *, channel_id: str, invitees: Sequence[str]) -> str:
-        """Before a modal closes: can the call be shown in that channel? Returns its name."""
+    def check_can_start(self, actor: Actor, *, channel_id: str, invitees: Sequence[str]) -> str:
+        """Before a modal closes: may the person start a call in that channel, and can it be
+        shown there? Returns the channel's name.
+
+        A slash command needs no such check (Slack only runs it where the person is), but the
+        modal's channel picker offers public channels they never joined.
+        """
         _check_invitee_count(invitees)
-        name, is_member = self._slack.for_checks_before_ack().channel_membership(channel_id)
-        if not is_member:
+        slack = self._slack.for_checks_before_ack()
+        # The app first: "invite me" is the usual problem, and a channel the app can't see
+        # costs no second request.
+        name, app_is_member = slack.channel_membership(channel_id)
+        if not app_is_member:
             raise CannotPostInChannel()
+        person_is_member = slack.channel_has_member(channel_id, actor.user_id)
+        if person_is_member is None:
+            # Too many members to read before the ack: refuse rather than let someone who may
+            # not be in the channel post there; `/call start` in the channel still works.
+            raise NotInChannel(confirmed=False)
+        if not person_is_member:
+            raise NotInChannel()
         return name
 
     def start(

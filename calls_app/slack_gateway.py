@@ -7,6 +7,7 @@ installs) reaches Slack without the call service knowing about tokens.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,13 +41,20 @@ RETRY_SAFE_METHODS = frozenset(
         "chat.update",
         "users.info",
         "conversations.info",
+        "conversations.members",
         "views.publish",
         "views.update",
         "auth.test",
     }
 )
 
+# A check before Slack's 3-second acknowledgement gets this long, all its requests together.
 CHECK_TIMEOUT_SECONDS = 2
+# conversations.members: Slack's largest page, so a membership scan takes the fewest round trips.
+MEMBER_PAGE_SIZE = 999
+# Pages a membership check reads before giving up: ~3,000 members, a few quick reads that fit
+# the check's time; past that the service refuses (see CallService.check_can_start).
+MAX_MEMBER_PAGES = 3
 _TOKEN_PROBLEMS = {
     "invalid_auth",
     "not_authed",
@@ -73,6 +81,13 @@ def user_message_for(method: str, error: str) -> str:
         return f"Slack is having trouble ({method} answered {error[5:]}). Try again in a moment."
     if error == "unreachable":
         return "calls-app couldn't reach Slack. Try again in a moment."
+    if error == "timeout":
+        return "Slack took too long to answer. Try again in a moment."
+    if method == "conversations.members":
+        return (
+            f"Slack couldn't tell me who is in that channel ({error}), so I didn't start "
+            "the call. Try again in a moment."
+        )
     return f"Slack refused the request ({method}: {error}). Try again in a moment."
 
 
@@ -140,13 +155,15 @@ class SlackCallInfo:
 
 
 class SlackGateway:
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, *, deadline: float | None = None) -> None:
         self._client = client
+        self._deadline = deadline  # time.monotonic() by which every request must be answered
 
     def for_checks_before_ack(self) -> SlackGateway:
-        """The same workspace, one try and a short timeout: a check that runs before Slack's
-        3-second acknowledgement must not outlast it retrying (the person would see a failure,
-        try again, and get the work done twice)."""
+        """The same workspace, one try per request and CHECK_TIMEOUT_SECONDS for all of them:
+        a check that runs before Slack's 3-second acknowledgement must not outlast it retrying
+        or paging (the person would see a failure, try again, and get the work done twice).
+        Use the gateway it returns for one check only: its clock starts now."""
         client = self._client
         return SlackGateway(
             WebClient(
@@ -155,11 +172,19 @@ class SlackGateway:
                 timeout=CHECK_TIMEOUT_SECONDS,
                 team_id=client.default_params.get("team_id"),
                 retry_handlers=[],
-            )
+            ),
+            deadline=time.monotonic() + CHECK_TIMEOUT_SECONDS,
         )
 
     def _send(self, method: str, send: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
         """Run one WebClient method; every failure becomes a SlackFailure naming it."""
+        if self._deadline is not None:
+            remaining = self._deadline - time.monotonic()
+            if remaining <= 0:
+                log.warning("Slack %s not sent: the check ran out of time", method)
+                raise SlackFailure(method, "timeout", user_message_for(method, "timeout"))
+            # The client is this gateway's own (for_checks_before_ack): no one else sees this.
+            self._client.timeout = remaining  # type: ignore[assignment]
         try:
             return send(**kwargs).data  # type: ignore[no-any-return]
         except SlackApiError as e:
@@ -304,6 +329,27 @@ class SlackGateway:
                 return "", False
             raise
         return str(channel.get("name") or ""), bool(channel.get("is_member"))
+
+    def channel_has_member(
+        self, channel_id: str, user_id: str, *, max_pages: int = MAX_MEMBER_PAGES
+    ) -> bool | None:
+        """Whether the user is in the channel, reading its members page by page; None when
+        ``max_pages`` pages were read and the list went on (the caller decides what that means)."""
+        cursor = None
+        for _ in range(max_pages):
+            data = self._send(
+                "conversations.members",
+                self._client.conversations_members,
+                channel=channel_id,
+                limit=MEMBER_PAGE_SIZE,
+                cursor=cursor,
+            )
+            if user_id in data.get("members", []):
+                return True
+            cursor = (data.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return False
+        return None
 
     def update_view(self, *, view_id: str, view: dict) -> None:
         self._send("views.update", self._client.views_update, view_id=view_id, view=view)

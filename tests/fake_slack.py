@@ -51,6 +51,8 @@ MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_MESSAGE_TEXT = 40_000
 MAX_VIEW_BYTES = 250_000
+MAX_MEMBERS_LIMIT = 999  # conversations.members' largest page
+DEFAULT_MEMBERS_LIMIT = 100
 RESPONSE_URL_USES = 5
 TRIGGER_TTL_SECONDS = 3.0
 DEFAULT_OAUTH_SCOPE = "commands,chat:write,calls:read,calls:write,users:read"
@@ -69,6 +71,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.delete": ("chat:write",),
     "users.info": ("users:read",),
     "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
+    "conversations.members": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "team.info": ("team:read",),
 }
 
@@ -176,6 +179,8 @@ class _Team:
     enterprise_id: str | None = None
     users: dict[str, dict] = field(default_factory=dict)
     channels: dict[str, dict] = field(default_factory=dict)
+    # channel id -> its members in order; a channel not here has every user of the team
+    channel_members: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -614,6 +619,24 @@ def _decode_args(method: str, args: dict[str, Any]) -> None:
             args[name] = int(value)
 
 
+def _encode_cursor(user_id: str) -> str:
+    return base64.b64encode(f"user:{user_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: Any) -> str:
+    """The member a cursor starts at; ValueError for anything _encode_cursor did not make."""
+    if not isinstance(cursor, str):
+        raise ValueError(cursor)
+    try:
+        decoded = base64.b64decode(cursor, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise ValueError(cursor) from None
+    kind, _, user_id = decoded.partition(":")
+    if kind != "user" or not user_id:
+        raise ValueError(cursor)
+    return user_id
+
+
 def _parse_authorization(header: str | None) -> tuple[str | None, tuple[str, str] | None]:
     """(bearer token, (client_id, client_secret)) from an Authorization header."""
     if not header:
@@ -718,6 +741,8 @@ class FakeSlack:
         self.client_secret = client_secret
         self.clock: Callable[[], float] = time.time  # replaceable, e.g. to test durations
         self.home_tab_enabled = True  # False: views.publish answers not_enabled
+        # Slack may answer fewer members than asked for; set this to make pages that small.
+        self.members_per_page: int | None = None
         self.base_url = ""
         self.root_url = ""
 
@@ -753,6 +778,7 @@ class FakeSlack:
             "team.info": self._team_info,
             "users.info": self._users_info,
             "conversations.info": self._conversations_info,
+            "conversations.members": self._conversations_members,
             "calls.add": self._calls_add,
             "calls.end": self._calls_end,
             "calls.info": self._calls_info,
@@ -895,19 +921,32 @@ class FakeSlack:
         bot_is_member: bool = True,
         is_private: bool = False,
         team_id: str | None = None,
+        members: list[str] | None = None,
     ) -> None:
         """A channel of ``team_id`` (default: the fake's own team).
 
         As in Slack, a private channel the bot is not in is invisible to it (channel_not_found);
         a public one it is not in answers not_in_channel to posting.
+
+        ``members`` are the people in it, in the order conversations.members lists them (each a
+        user of the team); by default every user of the team is, now or added later. Either
+        way the bot is listed when ``bot_is_member``.
         """
         with self._lock:
-            self._team(team_id).channels[channel_id] = {
+            team = self._team(team_id)
+            unknown = [user for user in members or () if user not in team.users]
+            if unknown:
+                raise ValueError(f"add_user() {unknown} before making them channel members")
+            team.channels[channel_id] = {
                 "id": channel_id,
                 "name": name,
                 "is_member": bot_is_member,
                 "is_private": is_private,
             }
+            if members is None:
+                team.channel_members.pop(channel_id, None)
+            else:
+                team.channel_members[channel_id] = list(dict.fromkeys(members))
 
     def add_view(
         self,
@@ -1452,6 +1491,32 @@ class FakeSlack:
                 "is_archived": False,
             }
         }
+
+    def _conversations_members(self, team: _Team, args: dict) -> dict:
+        channel = self._resolve_channel(team, args["channel"], posting=False)
+        limit = DEFAULT_MEMBERS_LIMIT if _missing(args.get("limit")) else args["limit"]
+        if not 1 <= limit <= MAX_MEMBERS_LIMIT:
+            raise SlackError(
+                "invalid_limit", messages=[f"limit must be 1 to {MAX_MEMBERS_LIMIT}, got {limit}"]
+            )
+        members = self._members_of(team, channel)
+        # Slack's cursors encode the member a page starts at: "user:U…", base64.
+        cursor, start = args.get("cursor"), 0
+        if not _missing(cursor):
+            try:
+                start = members.index(_decode_cursor(cursor))
+            except ValueError:
+                raise SlackError("invalid_cursor") from None
+        end = start + min(limit, self.members_per_page or limit)
+        next_cursor = _encode_cursor(members[end]) if end < len(members) else ""
+        return {"members": members[start:end], "response_metadata": {"next_cursor": next_cursor}}
+
+    def _members_of(self, team: _Team, channel: str) -> list[str]:
+        if channel not in team.channels:  # the bot's DM with a user
+            return [channel[1:], team.bot_user_id]
+        people = team.channel_members.get(channel, list(team.users))
+        bot = [team.bot_user_id] if team.channels[channel]["is_member"] else []
+        return [user for user in people if user != team.bot_user_id] + bot
 
     # ------------------------------------------------------------------ handlers: calls
 

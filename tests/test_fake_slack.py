@@ -161,6 +161,43 @@ def test_channels_and_messages(fake: FakeSlack, client: WebClient) -> None:
     assert missing.response["error"] == "message_not_found"
 
 
+def test_channel_members_come_in_pages(fake: FakeSlack, client: WebClient) -> None:
+    people = [f"U0PERSON{i:02d}" for i in range(5)]
+    for person in people:
+        fake.add_user(person)
+    fake.add_channel("C0BIG", members=people)
+    fake.add_channel("C0OUTSIDE", bot_is_member=False, members=people[:1])
+    fake.add_channel("G0SECRET", is_private=True, bot_is_member=False)
+
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = client.conversations_members(channel="C0BIG", limit=2, cursor=cursor)
+        seen += page["members"]
+        pages += 1
+        cursor = page["response_metadata"]["next_cursor"]
+        if not cursor:
+            break
+    assert (seen, pages) == ([*people, "U0BOT"], 3)  # the bot is in it too
+    fake.members_per_page = 1  # Slack may answer fewer than asked for
+    assert client.conversations_members(channel="C0BIG", limit=999)["members"] == people[:1]
+    # by default every user of the team is in a channel; the bot only where it was invited
+    assert client.conversations_members(channel="C0GENERAL")["members"] == [USER]
+    fake.members_per_page = None
+    assert client.conversations_members(channel="C0OUTSIDE")["members"] == people[:1]
+
+    def error(**kwargs) -> str:
+        return _error_of(lambda: client.conversations_members(**kwargs)).response["error"]
+
+    assert error(channel="C0BIG", cursor="bm90LWEtY3Vyc29y") == "invalid_cursor"
+    assert error(channel="C0BIG", cursor="%%%") == "invalid_cursor"
+    assert error(channel="C0BIG", limit=0) == "invalid_limit"
+    assert error(channel="C0BIG", limit=1000) == "invalid_limit"
+    assert error(channel="C0NOSUCH") == "channel_not_found"
+    assert error(channel="G0SECRET") == "channel_not_found"
+    with pytest.raises(ValueError, match="add_user"):
+        fake.add_channel("C0STRANGERS", members=["U0NOBODY"])
+
+
 def test_rate_limit_is_a_429_with_retry_after(fake: FakeSlack, client: WebClient) -> None:
     fake.fail_next("chat.postMessage", status=429, retry_after=1)
     limited = _error_of(lambda: client.chat_postMessage(channel="C0GENERAL", text="hi"))

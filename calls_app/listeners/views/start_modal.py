@@ -6,7 +6,7 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext
 
 from calls_app import blocks
-from calls_app.errors import CannotPostInChannel, SlackFailure, UsageError
+from calls_app.errors import CannotPostInChannel, NotInChannel, SlackFailure, UsageError
 from calls_app.listeners.replies import actor_from, call_service, errors_told_to, home_service
 from calls_app.service import default_title
 from calls_app.text import escape_mrkdwn
@@ -31,7 +31,7 @@ def handle_start_submission(ack: Ack, view: dict, context: BoltContext) -> None:
         return
     calls, actor = call_service(context), actor_from(context)
     try:
-        channel_name = calls.check_can_start(channel_id=channel_id, invitees=invitees)
+        channel_name = calls.check_can_start(actor, channel_id=channel_id, invitees=invitees)
     except CannotPostInChannel:
         ack(
             response_action="errors",
@@ -40,6 +40,9 @@ def handle_start_submission(ack: Ack, view: dict, context: BoltContext) -> None:
                 "/invite @calls-app, or pick another."
             },
         )
+        return
+    except NotInChannel as error:
+        ack(response_action="errors", errors={blocks.BlockId.CHANNEL: error.user_message})
         return
     except UsageError as error:
         ack(response_action="errors", errors={blocks.BlockId.PEOPLE: error.user_message})

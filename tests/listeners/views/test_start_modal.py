@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from calls_app.models import CallState
+from calls_app.slack_gateway import MAX_MEMBER_PAGES, MEMBER_PAGE_SIZE
 from tests.conftest import ALICE, BOB, CAROL, GENERAL, OUTSIDE
+
+CLOSED = "C0CLOSED"  # a public channel the app is in and Alice is not
 
 
 def open_start_modal(app, user: str = ALICE) -> dict:
@@ -83,6 +89,7 @@ def test_a_channel_the_app_is_not_in_is_a_field_error_and_nothing_starts(running
     body = result.json()
     assert body["response_action"] == "errors"
     assert "/invite @calls-app" in body["errors"]["channel_block"]
+    assert app.fake.attempts_to("conversations.members") == []  # the app's membership first
     assert app.sent("calls.add") == []
     assert app.db.calls() == []
 
@@ -147,3 +154,110 @@ def test_the_check_before_closing_the_modal_does_not_retry_past_slacks_3_seconds
     assert "rate-limiting" in result.json()["errors"]["channel_block"]
     assert len(app.fake.attempts_to("conversations.info")) == 1
     assert app.db.calls() == []
+
+
+def submit_in(app, channel: str, *, user: str = ALICE):
+    opened = open_start_modal(app, user=user)
+    return app.slack.submit_view(
+        opened["view"], values(channel=channel, title="Sync"), user=user, view_id=opened["id"]
+    )
+
+
+def assert_nothing_started(app) -> None:
+    assert app.sent("calls.add") == []
+    assert app.sent("chat.postMessage") == []
+    assert app.db.calls() == []
+
+
+def test_a_public_channel_the_person_is_not_in_is_a_field_error_and_nothing_starts(running_app):
+    """The picker offers public channels the person never joined; the app is in this one, so
+    only their own membership stops them posting a call there."""
+    app = running_app
+    app.fake.add_channel(CLOSED, name="closed", members=[BOB, CAROL])
+    result = submit_in(app, CLOSED)
+    assert result.json() == {
+        "response_action": "errors",
+        "errors": {"channel_block": "You're not in that channel. Join it first, or pick another."},
+    }
+    (asked,) = app.sent("conversations.members")
+    assert (asked["channel"], asked["limit"]) == (CLOSED, MEMBER_PAGE_SIZE)
+    assert_nothing_started(app)
+
+
+def test_a_member_of_the_channel_starts_the_call(running_app):
+    app = running_app
+    app.fake.add_channel(CLOSED, name="closed", members=[BOB, ALICE])
+    result = submit_in(app, CLOSED)
+    assert result.json()["response_action"] == "update"
+    app.fake.wait_for(lambda: app.sent("chat.postMessage"))
+    assert [p["channel"] for p in app.sent("chat.postMessage")] == [CLOSED]
+    assert app.db.only_call().channel_id == CLOSED
+
+
+def test_the_person_is_found_on_a_later_page_of_members(running_app):
+    app = running_app
+    app.fake.members_per_page = 2  # Slack may answer fewer than the 999 asked for
+    app.fake.add_channel(CLOSED, name="closed", members=[BOB, CAROL, ALICE])
+    result = submit_in(app, CLOSED)
+    assert result.json()["response_action"] == "update"
+    pages = app.sent("conversations.members")
+    assert len(pages) == 2
+    assert "cursor" not in pages[0] and pages[1]["cursor"]
+    app.fake.wait_for(lambda: app.sent("chat.postMessage"))
+    assert app.db.only_call().channel_id == CLOSED
+
+
+def test_a_channel_too_big_to_check_before_the_modal_closes_is_refused(running_app):
+    """Reading members stops after MAX_MEMBER_PAGES pages; someone not found by then is refused
+    (they may not be in it) and told the way that works: the command in the channel."""
+    app = running_app
+    others = [f"U0OTHER{i:03d}" for i in range(MAX_MEMBER_PAGES)]
+    for other in others:
+        app.fake.add_user(other)
+    app.fake.members_per_page = 1
+    app.fake.add_channel(CLOSED, name="closed", members=[*others, ALICE])  # Alice: one too far
+    result = submit_in(app, CLOSED)
+    error = result.json()["errors"]["channel_block"]
+    assert "too big" in error and "/call start" in error
+    assert len(app.fake.attempts_to("conversations.members")) == MAX_MEMBER_PAGES
+    assert_nothing_started(app)
+
+
+def test_slack_failing_to_list_members_is_a_field_error_and_nothing_starts(running_app):
+    app = running_app
+    app.fake.fail_next("conversations.members", error="fetch_members_failed")
+    result = submit_in(app, GENERAL)
+    error = result.json()["errors"]["channel_block"]
+    assert "couldn't tell me who is in that channel" in error and "Try again" in error
+    assert_nothing_started(app)
+
+
+def test_a_server_error_listing_members_is_not_retried_before_the_modal_closes(running_app):
+    app = running_app
+    app.fake.fail_next("conversations.members", status=503)
+    result = submit_in(app, GENERAL)
+    assert "Slack is having trouble" in result.json()["errors"]["channel_block"]
+    assert len(app.fake.attempts_to("conversations.members")) == 1
+    assert_nothing_started(app)
+
+
+def test_both_checks_together_answer_within_slacks_3_seconds(running_app):
+    """The app's and the person's membership share one time budget: a slow conversations.info
+    leaves conversations.members only what is left of it, not a timeout of its own."""
+    app = running_app
+    opened = open_start_modal(app)
+    release = threading.Event()
+    app.fake.fail_next("conversations.info", delay=1.2)  # slow, then answered
+    app.fake.fail_next("conversations.members", hang=release)
+    try:
+        began = time.monotonic()
+        result = app.slack.submit_view(
+            opened["view"], values(channel=GENERAL), user=ALICE, view_id=opened["id"]
+        )
+        elapsed = time.monotonic() - began
+    finally:
+        release.set()
+    assert result.json()["response_action"] == "errors"
+    assert "channel_block" in result.json()["errors"]
+    assert elapsed < 2.6, elapsed
+    assert_nothing_started(app)
