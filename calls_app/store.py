@@ -26,6 +26,7 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     Exists,
+    Insert,
     Row,
     String,
     and_,
@@ -45,6 +46,20 @@ from calls_app.db import UtcDateTime, autocommitting, writing
 from calls_app.models import Call, CallState, EndReason, HomeTab, Invitation, Participant
 
 LIVE_STATES = (CallState.ACTIVE, CallState.ENDING)
+# The columns create_starting sets (the keys of its values; PostgreSQL binds them by name).
+NEW_CALL_COLUMNS = (
+    "team_id",
+    "enterprise_id",
+    "channel_id",
+    "external_unique_id",
+    "title",
+    "join_url",
+    "created_by",
+    "state",
+    "started_at",
+    "lease_expires_at",
+    "message_outdated",
+)
 
 calls = Call.__table__
 participants = Participant.__table__
@@ -139,6 +154,11 @@ class CallStore:
             .on_conflict_do_nothing(index_elements=["call_id", "slack_user_id"])
             .returning(participants.c.id)
         )
+        # PostgreSQL writes a new call and its starter's row in one statement: one round trip
+        # on the way to calls.add instead of four (BEGIN, two INSERTs, COMMIT).
+        self._insert_call_and_starter = (
+            _insert_call_and_starter() if engine.dialect.name == "postgresql" else None
+        )
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -219,13 +239,22 @@ class CallStore:
             "lease_expires_at": lease_until,
             "message_outdated": False,
         }
-        with self._writing() as db:
-            call_id = db.execute(self._INSERT_CALL, values).scalar_one()
-            # The starter is in the call from the start; only live calls are shown to anyone.
-            db.execute(
-                self._INSERT_PARTICIPANT,
-                {"call_id": call_id, "slack_user_id": new.created_by, "joined_at": new.started_at},
-            )
+        # The starter is in the call from the start; only live calls are shown to anyone.
+        together = self._insert_call_and_starter
+        one_statement = together is not None and not invitees
+        with self._writing_one() if one_statement else self._writing() as db:
+            if together is not None:
+                call_id = db.execute(together, _as_new(values)).scalar_one()
+            else:
+                call_id = db.execute(self._INSERT_CALL, values).scalar_one()
+                db.execute(
+                    self._INSERT_PARTICIPANT,
+                    {
+                        "call_id": call_id,
+                        "slack_user_id": new.created_by,
+                        "joined_at": new.started_at,
+                    },
+                )
             if invitees:
                 db.execute(
                     self._INSERT_INVITATION,
@@ -869,6 +898,33 @@ class HomeStore:
                     },
                 )
             )
+
+
+def _insert_call_and_starter() -> Insert:
+    """A new call and its starter's participant row as one PostgreSQL statement (a
+    data-modifying CTE); its parameters are create_starting's values, prefixed `new_`."""
+    new_call = (
+        insert(calls)
+        .values(
+            {name: bindparam(f"new_{name}", type_=calls.c[name].type) for name in NEW_CALL_COLUMNS}
+        )
+        .returning(calls.c.id)
+        .cte("new_call")
+    )
+    starter = select(
+        new_call.c.id,
+        bindparam("new_created_by", type_=calls.c.created_by.type),
+        bindparam("new_started_at", type_=calls.c.started_at.type),
+    )
+    return (
+        insert(participants)
+        .from_select(["call_id", "slack_user_id", "joined_at"], starter)
+        .returning(participants.c.call_id)
+    )
+
+
+def _as_new(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {f"new_{name}": value for name, value in values.items()}
 
 
 def _holder(claimed: Call) -> dict[str, Any]:
