@@ -124,11 +124,15 @@ def production_wsgi_app(settings: Settings) -> SlackWsgiApp:
     parts = build_parts(settings, make_engine(settings.database_url))
     start_reconciler(parts)
     app = _wsgi_app(parts)
-    # What was built so far (modules, metadata, compiled statements) lives as long as the
-    # process: moved out of the collector's reach, a full collection no longer walks it, which
-    # paused every request thread for tens of milliseconds.
-    gc.freeze()
+    freeze_start_up()
     return app
+
+
+def freeze_start_up() -> None:
+    """What was built so far (modules, metadata, compiled statements) lives as long as the
+    process: moved out of the collector's reach, a full collection no longer walks it, which
+    paused every request thread for tens of milliseconds."""
+    gc.freeze()
 
 
 def start_reconciler(parts: AppParts) -> ReconcilerThread | None:
@@ -199,6 +203,7 @@ def serve_socket_mode(settings: Settings, app_token: str) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, on_signal)
     handler = SocketModeHandler(build_bolt_app(parts), app_token)
+    freeze_start_up()
     handler.connect()
     log.info("connected to Slack in Socket Mode")
     stop.wait()
