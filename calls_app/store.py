@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -46,20 +47,6 @@ from calls_app.db import UtcDateTime, autocommitting, writing
 from calls_app.models import Call, CallState, EndReason, HomeTab, Invitation, Participant
 
 LIVE_STATES = (CallState.ACTIVE, CallState.ENDING)
-# The columns create_starting sets (the keys of its values; PostgreSQL binds them by name).
-NEW_CALL_COLUMNS = (
-    "team_id",
-    "enterprise_id",
-    "channel_id",
-    "external_unique_id",
-    "title",
-    "join_url",
-    "created_by",
-    "state",
-    "started_at",
-    "lease_expires_at",
-    "message_outdated",
-)
 
 calls = Call.__table__
 participants = Participant.__table__
@@ -156,9 +143,7 @@ class CallStore:
         )
         # PostgreSQL writes a new call and its starter's row in one statement: one round trip
         # on the way to calls.add instead of four (BEGIN, two INSERTs, COMMIT).
-        self._insert_call_and_starter = (
-            _insert_call_and_starter() if engine.dialect.name == "postgresql" else None
-        )
+        self._call_and_starter_together = engine.dialect.name == "postgresql"
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -240,11 +225,12 @@ class CallStore:
             "message_outdated": False,
         }
         # The starter is in the call from the start; only live calls are shown to anyone.
-        together = self._insert_call_and_starter
-        one_statement = together is not None and not invitees
-        with self._writing_one() if one_statement else self._writing() as db:
-            if together is not None:
-                call_id = db.execute(together, _as_new(values)).scalar_one()
+        together = self._call_and_starter_together
+        with self._writing_one() if together and not invitees else self._writing() as db:
+            if together:
+                call_id = db.execute(
+                    _insert_call_and_starter(tuple(values)), _as_new(values)
+                ).scalar_one()
             else:
                 call_id = db.execute(self._INSERT_CALL, values).scalar_one()
                 db.execute(
@@ -900,14 +886,13 @@ class HomeStore:
             )
 
 
-def _insert_call_and_starter() -> Insert:
-    """A new call and its starter's participant row as one PostgreSQL statement (a
-    data-modifying CTE); its parameters are create_starting's values, prefixed `new_`."""
+@cache  # one statement per set of columns, which create_starting always sets alike
+def _insert_call_and_starter(columns: tuple[str, ...]) -> Insert:
+    """A new call (these columns) and its starter's participant row as one PostgreSQL
+    statement, a data-modifying CTE; its parameters are the columns, prefixed `new_`."""
     new_call = (
         insert(calls)
-        .values(
-            {name: bindparam(f"new_{name}", type_=calls.c[name].type) for name in NEW_CALL_COLUMNS}
-        )
+        .values({name: bindparam(f"new_{name}", type_=calls.c[name].type) for name in columns})
         .returning(calls.c.id)
         .cte("new_call")
     )
