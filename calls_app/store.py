@@ -103,6 +103,12 @@ def _invitation_pending() -> ColumnElement[bool]:
     )
 
 
+# Everyone still in an ended call leaves when it ended (:ended); every row learns the end.
+_CLOSING = {
+    participants.c.left_at: func.coalesce(participants.c.left_at, _moment("ended")),
+    participants.c.call_ended_at: _moment("ended"),
+}
+
 # The call is still being ended under the lease its ender claimed (:call, :lease).
 _HELD = (
     calls.c.id == bindparam("call"),
@@ -141,9 +147,9 @@ class CallStore:
             .on_conflict_do_nothing(index_elements=["call_id", "slack_user_id"])
             .returning(participants.c.id)
         )
-        # PostgreSQL writes a new call and its starter's row in one statement: one round trip
-        # on the way to calls.add instead of four (BEGIN, two INSERTs, COMMIT).
-        self._call_and_starter_together = engine.dialect.name == "postgresql"
+        # PostgreSQL runs some writes of several statements as one (data-modifying CTEs): one
+        # round trip instead of a BEGIN, the statements and a COMMIT.
+        self._postgresql = engine.dialect.name == "postgresql"
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -225,7 +231,7 @@ class CallStore:
             "message_outdated": False,
         }
         # The starter is in the call from the start; only live calls are shown to anyone.
-        together = self._call_and_starter_together
+        together = self._postgresql
         with self._writing_one() if together and not invitees else self._writing() as db:
             if together:
                 call_id = db.execute(
@@ -498,29 +504,35 @@ class CallStore:
         )
         .returning(*calls.c)
     )
-    # Everyone still in an ended call leaves when it ended; every row learns the end.
     _CLOSE_PARTICIPANTS = (
+        update(participants).where(participants.c.call_id == bindparam("call")).values(_CLOSING)
+    )
+    # On PostgreSQL both are one statement (data-modifying CTEs): one round trip, not four.
+    _ENDED = _MARK_ENDED.cte("ended")
+    _MARK_ENDED_AND_CLOSE_PARTICIPANTS = select(_ENDED).add_cte(
         update(participants)
-        .where(participants.c.call_id == bindparam("call"))
-        .values(
-            left_at=func.coalesce(participants.c.left_at, _moment("ended")),
-            call_ended_at=_moment("ended"),
-        )
+        .where(participants.c.call_id.in_(select(_ENDED.c.id)))
+        .values(_CLOSING)
+        .cte("closed")
     )
 
     def mark_ended(self, claimed: Call) -> Call | None:
         """Slack confirmed the end; close the call and everyone's presence in it. None if the
         lease was lost meanwhile (the one who took it over records the end)."""
         assert claimed.ended_at is not None
-        duration = whole_seconds(claimed.ended_at - claimed.started_at)
-        with self._writing() as db:
-            row = db.execute(
-                self._MARK_ENDED, {**_holder(claimed), "duration": duration}
-            ).one_or_none()
-            if row is not None:
-                db.execute(
-                    self._CLOSE_PARTICIPANTS, {"call": claimed.id, "ended": claimed.ended_at}
-                )
+        values = {
+            **_holder(claimed),
+            "duration": whole_seconds(claimed.ended_at - claimed.started_at),
+            "ended": claimed.ended_at,
+        }
+        if self._postgresql:
+            with self._writing_one() as db:
+                row = db.execute(self._MARK_ENDED_AND_CLOSE_PARTICIPANTS, values).one_or_none()
+        else:
+            with self._writing() as db:
+                row = db.execute(self._MARK_ENDED, values).one_or_none()
+                if row is not None:
+                    db.execute(self._CLOSE_PARTICIPANTS, values)
         return None if row is None else _call_of(row)
 
     # -- what the reconciler looks for --------------------------------------------------------

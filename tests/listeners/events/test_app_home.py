@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import event, insert
 
+from calls_app.db import autocommitting
 from calls_app.models import Call, CallState, Participant
 from tests.conftest import ADMIN, ALICE, BOB, CAROL, GENERAL
 
@@ -206,11 +207,15 @@ def count_queries(app, action) -> list[str]:
     def record(conn, cursor, statement, *args):
         statements.append(statement)
 
-    event.listen(app.db.engine, "before_cursor_execute", record)
+    # Reads run on the autocommit engine (on PostgreSQL, one of its own), writes on either.
+    engines = {app.db.engine, autocommitting(app.db.engine)}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         action()
     finally:
-        event.remove(app.db.engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
     return statements
 
 
