@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
@@ -89,12 +87,8 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-def reading(engine: Engine) -> Callable[[], AbstractContextManager[Connection]]:
-    """A connection for reads: on PostgreSQL in autocommit mode (no BEGIN or ROLLBACK round
-    trips), on SQLite the process's store connection."""
-    if engine.dialect.name == "sqlite":
-        return _store_connection(engine).transaction
-    return autocommitting(engine).connect
+_sqlite_write_locks: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
+_locks_lock = threading.Lock()
 
 
 def writing(
@@ -102,64 +96,25 @@ def writing(
 ) -> Callable[[], AbstractContextManager[Connection]]:
     """A write transaction. With `one_statement`, for a write that is a single statement
     (atomic by itself), PostgreSQL runs it in autocommit mode: no BEGIN and COMMIT round trips.
-    On SQLite it is a transaction on the process's store connection."""
-    if engine.dialect.name == "sqlite":
-        return _store_connection(engine).transaction
-    return autocommitting(engine).connect if one_statement else engine.begin
-
-
-class _SqliteStoreConnection:
-    """The one connection a process's store uses on a SQLite file, one thread at a time.
-
-    SQLite allows one writer at a time anyway; within a process, writers queue on a lock
-    instead of sleeping in SQLite's busy handler. Reads take the same connection too: SQLite
-    empties a connection's page cache whenever another connection has written, so with a
-    connection per request thread every statement read its pages again (about 60 reads of
-    the WAL file per call life), which cost more CPU than the statements themselves."""
-
-    def __init__(self, engine: Engine) -> None:
-        # Weak: this object is kept per engine (below), and must not keep its engine alive.
-        self._engine = weakref.ref(engine)
-        self._lock = threading.Lock()
-        self._connection: Connection | None = None
-        self._pid = 0
+    SQLite takes one writer at a time: within a process, writers queue on a lock instead of
+    sleeping in SQLite's busy handler."""
+    if engine.dialect.name != "sqlite":
+        return autocommitting(engine).connect if one_statement else engine.begin
+    with _locks_lock:
+        lock = _sqlite_write_locks.setdefault(engine, threading.Lock())
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        with self._lock:
-            if self._connection is None or self._pid != os.getpid():
-                # Opened in the process that uses it: a forked worker never shares its parent's.
-                engine = self._engine()
-                assert engine is not None, "the engine was garbage-collected"
-                self._connection, self._pid = engine.connect(), os.getpid()
-            with self._connection.begin():
-                yield self._connection
+    def one_writer() -> Iterator[Connection]:
+        with lock, engine.begin() as connection:
+            yield connection
 
-    def close(self) -> None:
-        with self._lock:
-            if self._connection is not None and self._pid == os.getpid():
-                self._connection.close()
-            self._connection = None
-
-
-_store_connections: WeakKeyDictionary[Engine, _SqliteStoreConnection] = WeakKeyDictionary()
-_store_connections_lock = threading.Lock()
-
-
-def _store_connection(engine: Engine) -> _SqliteStoreConnection:
-    with _store_connections_lock:
-        found = _store_connections.get(engine)
-        if found is None:
-            found = _store_connections[engine] = _SqliteStoreConnection(engine)
-            # Disposing of an engine closes the connections in its pool, not one checked out.
-            event.listen(engine, "engine_disposed", lambda _: found.close())
-    return found
+    return one_writer
 
 
 def autocommitting(engine: Engine) -> Engine:
-    """The engine of PostgreSQL reads and one-statement writes: every statement commits on its
-    own, which spares a BEGIN and a COMMIT (or ROLLBACK) round trip. SQLite has none: its
-    driver opens no transaction for a read anyway, and it would cost a PRAGMA per use."""
+    """The engine for reads and one-statement writes. On PostgreSQL every statement commits
+    on its own, which spares a BEGIN and a COMMIT (or ROLLBACK) round trip. SQLite's driver
+    opens no transaction for a read anyway, and switching modes would cost a PRAGMA per use."""
     if engine.dialect.name == "sqlite":
         return engine
     return _autocommit_engines[engine]

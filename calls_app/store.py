@@ -5,10 +5,9 @@ which hold the same on SQLite and PostgreSQL; no transaction is held open across
 
 Statements are SQLAlchemy Core, built once (class attributes, values as bind parameters) and
 run on a `Connection`: building a statement and the ORM's unit of work cost SQLAlchemy several
-times what the database takes to run it, on every call life (see BENCHMARKS.md). Where the
-connections come from is `db.reading` and `db.writing`: on PostgreSQL, reads and one-statement
-writes take no explicit transaction; on SQLite, the process has one connection for the store.
-Calls come back as `Call` objects that belong to no session.
+times what the database takes to run it, on every call life (see BENCHMARKS.md). Reads and
+one-statement writes take no explicit transaction (`db.autocommitting`). Calls come back as
+`Call` objects that belong to no session.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import configure_mappers
 
-from calls_app.db import UtcDateTime, reading, writing
+from calls_app.db import UtcDateTime, autocommitting, writing
 from calls_app.models import Call, CallState, EndReason, HomeTab, Invitation, Participant
 
 LIVE_STATES = (CallState.ACTIVE, CallState.ENDING)
@@ -137,7 +136,7 @@ class NewCall:
 
 class CallStore:
     def __init__(self, engine: Engine) -> None:
-        self._reading = reading(engine)
+        self._reading = autocommitting(engine).connect
         self._writing = writing(engine)
         self._writing_one = writing(engine, one_statement=True)
         self._join_once = (
@@ -742,7 +741,7 @@ class HomeStore:
     TEAM_HOMES_TTL_SECONDS = 30.0
 
     def __init__(self, engine: Engine) -> None:
-        self._reading = reading(engine)
+        self._reading = autocommitting(engine).connect
         self._writing = writing(engine)
         self._writing_one = writing(engine, one_statement=True)
         self._teams_with_homes: dict[str, tuple[bool, float]] = {}
