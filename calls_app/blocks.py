@@ -157,6 +157,16 @@ def ended_call_message(call: Call) -> Message:
     )
 
 
+def unstarted_call_message(call: Call) -> Message:
+    """A call message that reached the channel though the app never heard it had: the call
+    was called off meanwhile, so no button may be left on it."""
+    text = (
+        f":warning: {escape_mrkdwn(call.title)} couldn't be started: Slack didn't confirm this "
+        "message in time. Start a new call with `/call start`."
+    )
+    return Message(text=text, blocks=[mrkdwn_section(text)])
+
+
 def message_for(call: Call) -> Message:
     """The call message as the call's state says it should look."""
     return ended_call_message(call) if call.state == CallState.ENDED else live_call_message(call)

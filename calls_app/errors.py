@@ -33,6 +33,14 @@ class CallNotFound(CallsError):
         super().__init__("That call doesn't exist (any more).")
 
 
+class CallNeverStarted(CallsError):
+    def __init__(self, title: str) -> None:
+        super().__init__(
+            f"The call “{escape_mrkdwn(title)}” couldn't be started, so it isn't running. "
+            "Start a new one with `/call start`."
+        )
+
+
 class CallAlreadyEnded(CallsError):
     def __init__(self, title: str) -> None:
         super().__init__(f"The call “{escape_mrkdwn(title)}” has already ended.")

@@ -17,6 +17,7 @@ from calls_app.command_text import MAX_TITLE_LENGTH
 from calls_app.errors import (
     CallAlreadyEnded,
     CallBeingEnded,
+    CallNeverStarted,
     CallNotFound,
     CallsError,
     CannotPostInChannel,
@@ -60,6 +61,14 @@ class Actor:
     team_id: str
     enterprise_id: str | None
     user_id: str
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A message in a channel: the one whose button was pressed."""
+
+    channel_id: str
+    ts: str
 
 
 @dataclass(frozen=True)
@@ -258,10 +267,17 @@ class CallService:
     # -- end -----------------------------------------------------------------------------------
 
     def end(
-        self, actor: Actor, *, channel_id: str | None = None, call_id: int | None = None
+        self,
+        actor: Actor,
+        *,
+        channel_id: str | None = None,
+        call_id: int | None = None,
+        pressed_on: MessageRef | None = None,
     ) -> Call:
         """End the call once, however many people press End at the same moment."""
-        call = self._resolve(actor, "end", channel_id=channel_id, call_id=call_id)
+        call = self._resolve(
+            actor, "end", channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
+        )
         self._ensure_live(call, allow_ending=True)
         self._require_host(actor, call, "end")
         claimed = self._store.claim_ending(
@@ -350,10 +366,17 @@ class CallService:
     # -- participants --------------------------------------------------------------------------
 
     def join(
-        self, actor: Actor, *, channel_id: str | None = None, call_id: int | None = None
+        self,
+        actor: Actor,
+        *,
+        channel_id: str | None = None,
+        call_id: int | None = None,
+        pressed_on: MessageRef | None = None,
     ) -> JoinedCall:
         """Register the person once, however many times they press Join."""
-        call = self._resolve(actor, "join", channel_id=channel_id, call_id=call_id)
+        call = self._resolve(
+            actor, "join", channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
+        )
         self._ensure_live(call)
         assert call.slack_call_id is not None
         joined_at = self._clock()
@@ -371,9 +394,16 @@ class CallService:
         return JoinedCall(call=call, already_in=False)
 
     def leave(
-        self, actor: Actor, *, channel_id: str | None = None, call_id: int | None = None
+        self,
+        actor: Actor,
+        *,
+        channel_id: str | None = None,
+        call_id: int | None = None,
+        pressed_on: MessageRef | None = None,
     ) -> Call:
-        call = self._resolve(actor, "leave", channel_id=channel_id, call_id=call_id)
+        call = self._resolve(
+            actor, "leave", channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
+        )
         self._ensure_live(call)
         assert call.slack_call_id is not None
         left_at = self._clock()
@@ -389,18 +419,26 @@ class CallService:
 
     # -- rename --------------------------------------------------------------------------------
 
-    def check_can_rename(self, actor: Actor, *, call_id: int) -> Call:
+    def check_can_rename(
+        self, actor: Actor, *, call_id: int, pressed_on: MessageRef | None = None
+    ) -> Call:
         """The call, if this person may rename it now. Both callers race a clock (a modal's
         ack, a trigger_id's 3 seconds), so any admin lookup gets one short try."""
-        call = self._resolve(actor, "rename", call_id=call_id)
+        call = self._resolve(actor, "rename", call_id=call_id, pressed_on=pressed_on)
         self._ensure_live(call)
         self._require_host(actor, call, "rename", slack=self._slack.for_checks_before_ack())
         return call
 
     def open_rename_modal(
-        self, actor: Actor, *, call_id: int, trigger_id: str, response_url: str | None
+        self,
+        actor: Actor,
+        *,
+        call_id: int,
+        trigger_id: str,
+        response_url: str | None,
+        pressed_on: MessageRef | None = None,
     ) -> None:
-        call = self.check_can_rename(actor, call_id=call_id)
+        call = self.check_can_rename(actor, call_id=call_id, pressed_on=pressed_on)
         view = blocks.rename_modal(call, response_url=response_url)
         self._slack.open_view(trigger_id=trigger_id, view=view)
 
@@ -471,12 +509,15 @@ class CallService:
         channel_id: str | None = None,
         call_id: int | None = None,
         title: str | None = None,
+        pressed_on: MessageRef | None = None,
     ) -> Call:
         """The one call meant: named by id, or the only live call in the channel."""
         if call_id is not None:
             call = self._store.get(team_id=actor.team_id, call_id=call_id)
             if call is None:
                 raise CallNotFound()
+            if call.state == CallState.FAILED and pressed_on is not None:
+                self._replace_orphaned_message(call, pressed_on)
             return call
         assert channel_id is not None
         calls = self._store.live_calls_in_channel(team_id=actor.team_id, channel_id=channel_id)
@@ -501,7 +542,7 @@ class CallService:
         if call.state == CallState.STARTING:
             raise CallsError("That call is still starting. Try again in a moment.")
         if call.state == CallState.FAILED:
-            raise CallNotFound()
+            raise CallNeverStarted(call.title)
 
     def _require_host(
         self, actor: Actor, call: Call, action: str, *, slack: SlackGateway | None = None
@@ -514,6 +555,19 @@ class CallService:
             call=call,
         ):
             raise NotAllowed(action)
+
+    def _replace_orphaned_message(self, call: Call, where: MessageRef) -> None:
+        """A button on a message of a call that never started: a post whose answer was lost
+        had landed, and the call was called off meanwhile. No button stays on it."""
+        message = blocks.unstarted_call_message(call)
+        try:
+            self._slack.update_message(
+                channel=where.channel_id, ts=where.ts, text=message.text, blocks=message.blocks
+            )
+        except SlackFailure:
+            log.warning(
+                "call %s: a message of it that never started could not be replaced", call.id
+            )
 
     def _show(self, call: Call, message: blocks.Message) -> None:
         """Bring the call message up to date; the change itself already happened."""

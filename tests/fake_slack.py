@@ -199,6 +199,7 @@ class _Fault:
     hang: threading.Event | None
     drop_connection: bool
     times: int
+    landed: bool = False
 
     @property
     def answers(self) -> bool:
@@ -1114,20 +1115,25 @@ class FakeSlack:
         delay: float = 0.0,
         hang: threading.Event | None = None,
         drop_connection: bool = False,
+        landed: bool = False,
     ) -> None:
         """Make the next ``times`` requests to ``method`` fail or stall.
 
         Each waits ``delay`` seconds and/or until ``hang`` is set, then: drops the connection,
         or answers HTTP 429 (Retry-After: ``retry_after``, default 1), or answers an HTTP 5xx
         with an HTML body, or answers 200 ``{"ok": false, "error": error}``; with none of
-        those it is processed normally (a slow Slack). ``method`` may also be
-        ``"response_url"`` for posts to any response_url. Faults queue in order.
+        those it is processed normally (a slow Slack). With ``landed``, a dropped connection
+        or a 5xx comes after the request took effect: Slack did it, the client never heard.
+        ``method`` may also be ``"response_url"`` for posts to any response_url. Faults queue
+        in order.
         """
         if method not in self._handlers and method not in (*UNDEFINED_METHODS, "response_url"):
             raise ValueError(f"unknown method {method!r}")
         if times < 1:
             raise ValueError("times must be at least 1")
-        fault = _Fault(error, status, retry_after, delay, hang, drop_connection, times)
+        if landed and (method == "response_url" or not (drop_connection or status >= 500)):
+            raise ValueError("landed is for a Web API call answered by a 5xx or a drop")
+        fault = _Fault(error, status, retry_after, delay, hang, drop_connection, times, landed)
         with self._lock:
             self._faults.setdefault(method, deque()).append(fault)
 
@@ -1192,6 +1198,9 @@ class FakeSlack:
         if fault is not None:
             self._wait_out(fault)
             if fault.answers:
+                if fault.landed:
+                    with self._lock:
+                        self._dispatch(method, request)
                 self._answer_fault(
                     http,
                     fault,

@@ -213,6 +213,16 @@ def test_ended_call_message_has_no_buttons() -> None:
     assert message.blocks[0] == {"type": "call", "call_id": "R0CALL0001"}
 
 
+def test_unstarted_call_message_has_no_call_card_and_no_buttons() -> None:
+    message = blocks.unstarted_call_message(
+        make_call(title="*Bold* <!channel>", state=CallState.FAILED)
+    )
+    assert [b["type"] for b in message.blocks] == ["section"]
+    assert not [n for n in nodes(message.blocks) if n.get("type") == "button"]
+    assert escape_mrkdwn("*Bold* <!channel>") in message.text
+    assert "<!channel>" not in message.text
+
+
 def test_ended_call_message_says_who_ended_it_and_how_long_it_lasted() -> None:
     call = make_call(ended_by=BOB, duration_seconds=3900, state=CallState.ENDED)
     message = blocks.ended_call_message(call)

@@ -229,6 +229,21 @@ def test_server_errors_drops_and_hangs(fake: FakeSlack, client: WebClient) -> No
     assert answers == ["U0BOT"]
 
 
+def test_a_landed_fault_takes_effect_though_the_client_gets_the_fault(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    fake.fail_next("chat.postMessage", status=503, landed=True)
+    failed = _error_of(lambda: client.chat_postMessage(channel="C0GENERAL", text="hi"))
+    assert failed.response.status_code == 503
+    fake.fail_next("chat.postMessage", drop_connection=True, landed=True)
+    with pytest.raises(Exception):  # noqa: B017 (urllib's exact type varies)
+        client.chat_postMessage(channel="C0GENERAL", text="again")
+    assert [m.text for m in fake.messages_in("C0GENERAL")] == ["hi", "again"]
+    assert [r.status for r in fake.attempts_to("chat.postMessage")] == [503, 0]
+    with pytest.raises(ValueError, match="landed"):
+        fake.fail_next("chat.postMessage", error="channel_not_found", landed=True)
+
+
 def test_views_and_triggers(fake: FakeSlack, client: WebClient) -> None:
     modal = {
         "type": "modal",

@@ -6,7 +6,7 @@ import logging
 import threading
 
 from calls_app.models import CallState
-from tests.conftest import ALICE, BOB, reply_text
+from tests.conftest import ALICE, BOB, GENERAL, reply_text
 
 
 def test_a_429_is_retried_after_retry_after(running_app):
@@ -58,6 +58,40 @@ def test_a_dropped_connection_on_post_message_is_not_retried(running_app):
     (ended,) = app.sent("calls.end")  # the unseen call is withdrawn
     assert app.fake.calls[ended["id"]].ended
     assert app.db.only_call().state == CallState.FAILED
+
+
+def test_a_post_that_landed_though_slack_answered_503_loses_its_buttons_when_pressed(
+    running_app,
+):
+    app = running_app
+    app.fake.fail_next("chat.postMessage", status=503, landed=True)
+    reply = app.command("start Standup", user=ALICE)
+    assert "chat.postMessage answered 503" in reply_text(reply)
+    call = app.db.only_call()
+    assert call.state == CallState.FAILED  # withdrawn: calls.end sent
+    assert app.fake.calls[call.slack_call_id].ended
+    (orphan,) = app.fake.messages_in(GENERAL)  # ...but Slack had posted it
+    for pressed, action in enumerate(("call_join", "call_leave", "call_end", "call_rename"), 1):
+        reply = app.click(action, str(call.id), user=BOB, message_ts=orphan.ts)
+        assert "“Standup” couldn't be started" in reply_text(reply)
+        (message,) = app.fake.messages_in(GENERAL)
+        assert message.ts == orphan.ts and message.updates == pressed
+        assert "Standup couldn't be started" in message.text
+        assert [block["type"] for block in message.blocks] == ["section"]  # no call, no buttons
+    assert app.sent("calls.participants.add") == []
+    assert app.sent("calls.participants.remove") == []
+    assert len(app.sent("calls.end")) == 1
+    assert app.fake.views == []
+    assert app.db.call(call.id).state == CallState.FAILED
+    assert app.db.present(call.id) == []
+
+
+def test_a_press_on_a_live_calls_message_replaces_nothing(running_app):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.click("call_join", str(call.id), user=BOB, message_ts=call.message_ts)
+    assert app.sent("chat.update") == []
+    assert app.db.present(call.id) == [ALICE, BOB]
 
 
 def test_calls_end_down_after_every_retry_leaves_the_call_live(running_app):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from calls_app import blocks
-from calls_app.service import Actor, CallService
+from calls_app.service import Actor, CallService, MessageRef
 from calls_app.text import escape_mrkdwn
 
 
@@ -15,18 +15,20 @@ def act_on_call(
     channel_id: str | None = None,
     call_id: int | None = None,
     title: str | None = None,
+    pressed_on: MessageRef | None = None,
 ) -> blocks.Message | str:
-    """Run one verb on the call named by id, or on the channel's one live call."""
+    """Run one verb on the call named by id, or on the channel's one live call; `pressed_on`
+    is the channel message whose button asked for it."""
     where = {"channel_id": channel_id, "call_id": call_id}
     match verb:
         case "end":
-            ended = calls.end(actor, **where)
+            ended = calls.end(actor, **where, pressed_on=pressed_on)
             return f"You ended *{escape_mrkdwn(ended.title)}*. {blocks.ended_summary(ended)}"
         case "join":
-            joined = calls.join(actor, **where)
+            joined = calls.join(actor, **where, pressed_on=pressed_on)
             return blocks.joined_reply(joined.call, already_in=joined.already_in)
         case "leave":
-            left = calls.leave(actor, **where)
+            left = calls.leave(actor, **where, pressed_on=pressed_on)
             return f"You left *{escape_mrkdwn(left.title)}*."
         case "rename" if title is not None:
             renamed = calls.rename(actor, title, **where)

@@ -16,6 +16,7 @@ from calls_app.listeners.replies import (
     say_privately,
 )
 from calls_app.listeners.verbs import act_on_call
+from calls_app.service import MessageRef
 
 PICKABLE_VERBS = ("end", "join", "leave", "rename")
 
@@ -28,6 +29,15 @@ def _button_call_id(action: dict) -> int:
         raise CallNotFound() from None
 
 
+def _pressed_on(body: dict) -> MessageRef | None:
+    """The channel message the button is on; None in Home or in a private (ephemeral) reply."""
+    container = body.get("container") or {}
+    if container.get("type") != "message" or container.get("is_ephemeral"):
+        return None
+    channel, ts = container.get("channel_id"), container.get("message_ts")
+    return MessageRef(channel_id=channel, ts=ts) if channel and ts else None
+
+
 def _button_handler(verb: str):
     def handle(
         ack: Ack, action: dict, body: dict, respond: Respond | None, context: BoltContext
@@ -35,7 +45,11 @@ def _button_handler(verb: str):
         ack()
         with errors_told_to(reply_for(body, respond, context)):
             reply = act_on_call(
-                verb, call_service(context), actor_from(context), call_id=_button_call_id(action)
+                verb,
+                call_service(context),
+                actor_from(context),
+                call_id=_button_call_id(action),
+                pressed_on=_pressed_on(body),
             )
             if respond is not None and body.get("response_url"):
                 say_privately(respond, reply)
@@ -60,6 +74,7 @@ def handle_rename(
             call_id=_button_call_id(action),
             trigger_id=body["trigger_id"],
             response_url=body.get("response_url"),
+            pressed_on=_pressed_on(body),
         )
 
 
