@@ -139,9 +139,17 @@ def retry_handlers() -> list[RetryHandler]:
     ]
 
 
-def make_web_client(*, token: str | None, base_url: str, timeout: int = 10) -> WebClient:
+def make_web_client(
+    *, token: str | None, base_url: str, timeout: int = 10, team_id: str | None = None
+) -> WebClient:
+    """A client with the app's retry rules. `team_id` goes with every call: an organization-
+    wide token must name the workspace it acts in (a workspace's own token ignores it)."""
     return WebClient(
-        token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers()
+        token=token,
+        base_url=base_url,
+        timeout=timeout,
+        team_id=team_id,
+        retry_handlers=retry_handlers(),
     )
 
 

@@ -406,10 +406,7 @@ class CallStore:
 
     _CLOSE_LIVE_CALLS = (
         update(calls)
-        .where(
-            calls.c.team_id == bindparam("team"),
-            _state_is(CallState.STARTING, CallState.ACTIVE, CallState.ENDING),
-        )
+        .where(_state_is(CallState.STARTING, CallState.ACTIVE, CallState.ENDING))
         .values(
             state=CallState.ENDED,
             ended_at=func.coalesce(calls.c.ended_at, _moment("at")),
@@ -421,12 +418,27 @@ class CallStore:
         .returning(calls.c.id, calls.c.ended_at)
     )
 
-    def close_live_calls(self, *, team_id: str, at: datetime, reason: EndReason) -> int:
-        """End every live call of a workspace in our records only; returns how many."""
+    _CLOSE_LIVE_CALLS_OF_TEAM = _CLOSE_LIVE_CALLS.where(calls.c.team_id == bindparam("team"))
+    _CLOSE_LIVE_CALLS_OF_ORG = _CLOSE_LIVE_CALLS.where(
+        calls.c.enterprise_id == bindparam("enterprise")
+    )
+
+    def close_live_calls(
+        self,
+        *,
+        team_id: str | None,
+        enterprise_id: str | None = None,
+        at: datetime,
+        reason: EndReason,
+    ) -> int:
+        """End every live call of a workspace in our records only; returns how many. With no
+        workspace, those of every workspace of the organization `enterprise_id`."""
+        if team_id is not None:
+            statement, where = self._CLOSE_LIVE_CALLS_OF_TEAM, {"team": team_id}
+        else:
+            statement, where = self._CLOSE_LIVE_CALLS_OF_ORG, {"enterprise": enterprise_id}
         with self._writing() as db:
-            closed = db.execute(
-                self._CLOSE_LIVE_CALLS, {"team": team_id, "at": at, "reason": reason}
-            ).all()
+            closed = db.execute(statement, {**where, "at": at, "reason": reason}).all()
             for call_id, ended_at in closed:
                 db.execute(self._CLOSE_PARTICIPANTS, {"call": call_id, "ended": ended_at})
             return len(closed)

@@ -24,7 +24,7 @@ class Uninstalls:
     def app_uninstalled(self, *, team_id: str | None, enterprise_id: str | None) -> None:
         if self.installs is not None:
             self.installs.delete_all(enterprise_id=enterprise_id, team_id=team_id)
-        self._close_calls(team_id or enterprise_id)
+        self._close_calls(team_id=team_id, enterprise_id=enterprise_id)
 
     def tokens_revoked(
         self,
@@ -42,12 +42,23 @@ class Uninstalls:
             if bot_revoked:
                 self.installs.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
         if bot_revoked:
-            self._close_calls(team_id or enterprise_id)
+            self._close_calls(team_id=team_id, enterprise_id=enterprise_id)
 
-    def _close_calls(self, team_id: str | None) -> None:
-        if team_id is None:
+    def team_access_revoked(self, *, team_ids: list[str]) -> None:
+        """Workspaces taken out of an organization-wide install: the install stays, their
+        calls are closed (the token no longer reaches them)."""
+        for team_id in team_ids:
+            self._close_calls(team_id=team_id, enterprise_id=None)
+
+    def _close_calls(self, *, team_id: str | None, enterprise_id: str | None) -> None:
+        """A workspace's calls; with no workspace named, an organization-wide install's: the
+        calls of every workspace of the organization."""
+        if team_id is None and enterprise_id is None:
             return
         closed = self.store.close_live_calls(
-            team_id=team_id, at=self.clock(), reason=EndReason.UNINSTALLED
+            team_id=team_id,
+            enterprise_id=enterprise_id,
+            at=self.clock(),
+            reason=EndReason.UNINSTALLED,
         )
-        log.info("workspace %s removed the app: %d live call(s) closed", team_id, closed)
+        log.info("%s removed the app: %d live call(s) closed", team_id or enterprise_id, closed)

@@ -64,12 +64,17 @@ class WorkspaceClients:
         token = self.bot_token
         if self.installs is not None:
             bot = self.installs.find_bot(enterprise_id=enterprise_id, team_id=team_id)
+            if bot is None and enterprise_id is not None:
+                # Installed on the whole organization: one install, stored without a team.
+                bot = self.installs.find_bot(
+                    enterprise_id=enterprise_id, team_id=None, is_enterprise_install=True
+                )
             if bot is None:
                 return None
             if not bot.bot_token:
                 raise TokenUnreadable(team_id)
             token = bot.bot_token
-        return make_web_client(token=token, base_url=self.base_url)
+        return make_web_client(token=token, base_url=self.base_url, team_id=team_id)
 
 
 class TokenUnreadable(Exception):

@@ -185,9 +185,10 @@ class _Team:
 
 @dataclass
 class _Token:
-    team_id: str
+    team_id: str | None  # None: an organization-wide token (``enterprise_id``)
     scopes: frozenset[str] | None  # None: every scope
     revoked_error: str | None = None
+    enterprise_id: str | None = None
 
 
 @dataclass
@@ -984,7 +985,7 @@ class FakeSlack:
         self,
         code: str,
         *,
-        team_id: str,
+        team_id: str | None,
         bot_token: str,
         bot_user_id: str = "U0BOT",
         enterprise_id: str | None = None,
@@ -993,7 +994,10 @@ class FakeSlack:
         installer_user_id: str = "U0INSTALLER",
         team_name: str | None = None,
     ) -> None:
-        """A one-time code oauth.v2.access exchanges for ``bot_token`` of ``team_id``."""
+        """A one-time code oauth.v2.access exchanges for ``bot_token`` of ``team_id``; with
+        ``team_id`` None, an organization-wide install of ``enterprise_id``."""
+        if team_id is None and enterprise_id is None:
+            raise ValueError("an organization-wide install needs its enterprise_id")
         with self._lock:
             self._oauth_codes[code] = {
                 "team_id": team_id,
@@ -1267,14 +1271,14 @@ class FakeSlack:
             elif method == APPS_CONNECTIONS_OPEN:
                 result = self._apps_connections_open(request.token)
             else:
-                team = self._authenticate(request.token, method)
+                team = self._authenticate(request.token, method, request.args)
                 self._check_args(method, request.args)
                 result = self._handlers[method](team, request.args)
         except SlackError as refusal:
             return refusal.status, refusal.body()
         return 200, {"ok": True, **result}
 
-    def _authenticate(self, token: str | None, method: str) -> _Team:
+    def _authenticate(self, token: str | None, method: str, args: dict[str, Any]) -> _Team:
         if not token:
             raise SlackError("not_authed")
         record = self._tokens.get(token)
@@ -1287,7 +1291,30 @@ class FakeSlack:
             raise SlackError(
                 "missing_scope", needed=",".join(needed), provided=",".join(sorted(record.scopes))
             )
-        return self._teams[record.team_id]
+        if record.team_id is not None:
+            return self._teams[record.team_id]
+        return self._workspace_of_org_token(record, method, args)
+
+    def _workspace_of_org_token(self, record: _Token, method: str, args: dict) -> _Team:
+        """An organization-wide token acts in the workspace its call names by ``team_id``, one
+        of its organization's (Slack: "some API methods will require a team_id"; here every
+        method does but auth.test, which answers for the organization)."""
+        team_id = args.get("team_id")
+        if _missing(team_id):
+            if method == "auth.test":
+                return _Team(
+                    id=record.enterprise_id or "",
+                    name="Enterprise",
+                    domain="enterprise",
+                    bot_user_id="U0BOT",
+                    bot_id="B0BOT",
+                    enterprise_id=record.enterprise_id,
+                )
+            raise SlackError("missing_argument", messages=["missing required field: team_id"])
+        team = self._teams.get(team_id)
+        if team is None or team.enterprise_id != record.enterprise_id:
+            raise SlackError("team_access_not_granted")
+        return team
 
     def _check_args(self, method: str, args: dict[str, Any]) -> None:
         for name, spec in METHODS[method]["args"].items():
@@ -1467,7 +1494,7 @@ class FakeSlack:
             "team_id": team.id,
             "user_id": team.bot_user_id,
             "bot_id": team.bot_id,
-            "is_enterprise_install": False,
+            "is_enterprise_install": team.id == team.enterprise_id,  # an org token's own view
         }
         if team.enterprise_id:
             result["enterprise_id"] = team.enterprise_id
@@ -1809,6 +1836,8 @@ class FakeSlack:
         grant = self._oauth_codes.pop(code, None) if isinstance(code, str) else None
         if grant is None:
             raise SlackError("invalid_code")
+        if grant["team_id"] is None:
+            return self._org_wide_grant(grant)
         team_id = grant["team_id"]
         self.add_team(
             team_id,
@@ -1834,6 +1863,24 @@ class FakeSlack:
             "team": {"id": team.id, "name": team.name},
             "enterprise": enterprise if grant["enterprise_id"] else None,
             "is_enterprise_install": False,
+        }
+
+    def _org_wide_grant(self, grant: dict) -> dict:
+        """An install on a whole organization: one token for every workspace in it."""
+        scopes = frozenset(s for s in grant["scope"].split(",") if s)
+        self._tokens[grant["bot_token"]] = _Token(
+            team_id=None, scopes=scopes, enterprise_id=grant["enterprise_id"]
+        )
+        return {
+            "app_id": APP_ID,
+            "authed_user": {"id": grant["installer_user_id"]},
+            "scope": grant["scope"],
+            "token_type": "bot",
+            "access_token": grant["bot_token"],
+            "bot_user_id": grant["bot_user_id"],
+            "team": None,
+            "enterprise": {"id": grant["enterprise_id"], "name": "Enterprise"},
+            "is_enterprise_install": True,
         }
 
     # ------------------------------------------------------------------ socket mode

@@ -68,9 +68,14 @@ def slash_command_form(
     team_id: str = "T0001",
     channel: str = "C0GENERAL",
     channel_name: str = "general",
+    enterprise_id: str | None = None,
+    org_wide: bool = False,
 ) -> dict[str, str]:
-    """A `/call` command as Slack sends it: the fields of its form."""
+    """A `/call` command as Slack sends it: the fields of its form. With `org_wide`, from a
+    workspace of an organization the app is installed on as a whole."""
+    enterprise = {"enterprise_id": enterprise_id, "enterprise_name": "Org"} if enterprise_id else {}
     return {
+        **enterprise,
         "token": "verification-token-unused",
         "team_id": team_id,
         "team_domain": "example",
@@ -81,7 +86,7 @@ def slash_command_form(
         "command": "/call",
         "text": text,
         "api_app_id": "A123456",
-        "is_enterprise_install": "false",
+        "is_enterprise_install": "true" if org_wide else "false",
         "response_url": response_url,
         "trigger_id": f"trigger-{time.monotonic_ns()}",
     }
@@ -140,11 +145,15 @@ def app_home_opened_event(user: str) -> dict:
     }
 
 
-def event_envelope(event: dict, *, team_id: str = "T0001") -> dict:
-    """An Events API delivery of `event`."""
+def event_envelope(
+    event: dict, *, team_id: str = "T0001", enterprise_id: str | None = None, org_wide: bool = False
+) -> dict:
+    """An Events API delivery of `event`; with `org_wide`, to an organization-wide install
+    (its authorization names the organization, not a workspace)."""
     return {
         "token": "verification-token-unused",
         "team_id": team_id,
+        "enterprise_id": enterprise_id,
         "api_app_id": "A123456",
         "event": event,
         "type": "event_callback",
@@ -152,11 +161,11 @@ def event_envelope(event: dict, *, team_id: str = "T0001") -> dict:
         "event_time": int(time.time()),
         "authorizations": [
             {
-                "enterprise_id": None,
-                "team_id": team_id,
+                "enterprise_id": enterprise_id,
+                "team_id": None if org_wide else team_id,
                 "user_id": "U0BOT",
                 "is_bot": True,
-                "is_enterprise_install": False,
+                "is_enterprise_install": org_wide,
             }
         ],
         "is_ext_shared_channel": False,
@@ -180,6 +189,8 @@ class SlackDriver:
         channel_name: str = "general",
         team_id: str | None = None,
         response_url: str | None = None,
+        enterprise_id: str | None = None,
+        org_wide: bool = False,
     ) -> tuple[HttpResult, str]:
         """A `/call` slash command; returns the HTTP answer and the command's response_url."""
         response_url = response_url or self._new_response_url()
@@ -190,6 +201,8 @@ class SlackDriver:
             channel=channel,
             channel_name=channel_name,
             response_url=response_url,
+            enterprise_id=enterprise_id,
+            org_wide=org_wide,
         )
         body = urlencode(form).encode()
         return self.post_form(body), response_url
@@ -299,11 +312,20 @@ class SlackDriver:
         return self.post_payload(payload)
 
     def event(
-        self, event: dict, *, team_id: str | None = None, headers: dict | None = None
+        self,
+        event: dict,
+        *,
+        team_id: str | None = None,
+        headers: dict | None = None,
+        enterprise_id: str | None = None,
+        org_wide: bool = False,
     ) -> HttpResult:
+        envelope = event_envelope(
+            event, team_id=team_id or self.team_id, enterprise_id=enterprise_id, org_wide=org_wide
+        )
         return post(
             self.events_url,
-            json.dumps(event_envelope(event, team_id=team_id or self.team_id)).encode(),
+            json.dumps(envelope).encode(),
             content_type="application/json",
             extra_headers=headers,
         )

@@ -316,3 +316,24 @@ def test_wait_for_explains_a_timeout(fake: FakeSlack, client: WebClient) -> None
     client.auth_test()
     with pytest.raises(AssertionError, match="auth.test -> ok"):
         fake.wait_for(lambda: fake.calls_to("calls.add"), timeout=0.05)
+
+
+def test_an_org_wide_token_acts_only_in_a_workspace_of_its_organization(fake: FakeSlack) -> None:
+    fake.add_team("T0INORG", bot_token="xoxb-unused-in", enterprise_id="E0ORG")
+    fake.add_team("T0OUTSIDE", bot_token="xoxb-unused-out")
+    fake.add_channel("C0INORG", name="in-org", team_id="T0INORG")
+    fake.set_oauth_code("org-code", team_id=None, enterprise_id="E0ORG", bot_token="xoxb-org")
+    grant = WebClient(base_url=fake.base_url).oauth_v2_access(
+        client_id="id", client_secret="secret", code="org-code"
+    )
+    assert (grant["is_enterprise_install"], grant["team"]) == (True, None)
+    org = WebClient(base_url=fake.base_url, token="xoxb-org", retry_handlers=[])
+    assert org.auth_test()["enterprise_id"] == "E0ORG"  # no workspace needed to ask who it is
+    missing = _error_of(lambda: org.chat_postMessage(channel="C0INORG", text="hi"))
+    assert missing.response["error"] == "missing_argument"
+    outside = _error_of(
+        lambda: org.chat_postMessage(channel="C0INORG", text="hi", team_id="T0OUTSIDE")
+    )
+    assert outside.response["error"] == "team_access_not_granted"
+    org.chat_postMessage(channel="C0INORG", text="hi", team_id="T0INORG")
+    assert [m.text for m in fake.messages_in("C0INORG")] == ["hi"]

@@ -8,3 +8,5 @@ def register(app: App, uninstalls: Uninstalls) -> None:
     app.event("app_home_opened")(app_home_opened.handle_app_home_opened)
     app.event("app_uninstalled")(uninstall.app_uninstalled_handler(uninstalls))
     app.event("tokens_revoked")(uninstall.tokens_revoked_handler(uninstalls))
+    # Only for an organization-wide install (README, *Enterprise Grid*).
+    app.event("team_access_revoked")(uninstall.team_access_revoked_handler(uninstalls))

@@ -1,4 +1,6 @@
-"""`app_uninstalled` and `tokens_revoked`: forget the workspace's tokens, close its calls."""
+"""`app_uninstalled` and `tokens_revoked`: forget the workspace's tokens, close its calls;
+`team_access_revoked` (an organization-wide install): close the calls of the workspaces
+it no longer reaches."""
 
 from __future__ import annotations
 
@@ -27,3 +29,10 @@ def tokens_revoked_handler(uninstalls: Uninstalls) -> Callable[..., None]:
         )
 
     return handle_tokens_revoked
+
+
+def team_access_revoked_handler(uninstalls: Uninstalls) -> Callable[..., None]:
+    def handle_team_access_revoked(event: dict) -> None:
+        uninstalls.team_access_revoked(team_ids=list(event.get("team_ids") or []))
+
+    return handle_team_access_revoked

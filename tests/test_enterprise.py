@@ -1,0 +1,143 @@
+"""Enterprise Grid: the app installed on a whole organization at once. One install (stored
+without a workspace) and one token serve every workspace of the organization; each call
+still belongs to its workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from calls_app.bolt_app import build_parts, build_reconciler
+from calls_app.config import load_settings
+from calls_app.installations import BOT_SCOPES, INSTALLATIONS_TABLE
+from calls_app.models import CallState, EndReason
+from tests.conftest import ALICE, GENERAL, RunningApp, serve_app
+from tests.fake_slack import FakeSlack
+from tests.test_oauth import CLIENT_ID, CLIENT_SECRET, install, oauth_env
+
+ORG = "E0ORG00001"
+TEAM_A, TEAM_B = "T0ORGAAAA", "T0ORGBBBB"  # two workspaces of the organization
+OTHER_TEAM = "T0ELSEWHER"  # a workspace of its own, outside it
+ORG_TOKEN = "xoxb-org-wide-000000000000"
+OTHER_TOKEN = "xoxb-elsewhere-11111111111"
+BOB_B, CHANNEL_B = "U0BOBORGB1", "C0ORGBCHAN"
+CAROL_X, CHANNEL_X = "U0CAROLX01", "C0XCHANNEL"
+
+
+@pytest.fixture
+def org_fake() -> Iterator[FakeSlack]:
+    fake = FakeSlack(client_id=CLIENT_ID, client_secret=CLIENT_SECRET).start()
+    for team in (TEAM_A, TEAM_B):
+        fake.add_team(team, bot_token="xoxb-unused-" + team, enterprise_id=ORG)
+    fake.add_team(OTHER_TEAM, bot_token="xoxb-unused-" + OTHER_TEAM)
+    fake.set_oauth_code(
+        f"code-{ORG}",
+        team_id=None,
+        enterprise_id=ORG,
+        bot_token=ORG_TOKEN,
+        scope=",".join(BOT_SCOPES),
+    )
+    fake.set_oauth_code(
+        f"code-{OTHER_TEAM}", team_id=OTHER_TEAM, bot_token=OTHER_TOKEN, scope=",".join(BOT_SCOPES)
+    )
+    fake.add_user(ALICE, team_id=TEAM_A)
+    fake.add_channel(GENERAL, name="general", team_id=TEAM_A)
+    fake.add_user(BOB_B, team_id=TEAM_B)
+    fake.add_channel(CHANNEL_B, name="random", team_id=TEAM_B)
+    fake.add_user(CAROL_X, team_id=OTHER_TEAM)
+    fake.add_channel(CHANNEL_X, name="elsewhere", team_id=OTHER_TEAM)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def org_app(org_fake, database_url, clock) -> Iterator[RunningApp]:
+    with serve_app(org_fake, database_url, clock, oauth_env(org_fake, database_url)) as app:
+        install(app, ORG)
+        install(app, OTHER_TEAM)
+        yield app
+
+
+def start_in(app: RunningApp, team: str, title: str):
+    """`/call start` in a workspace of the organization."""
+    user, channel = {TEAM_A: (ALICE, GENERAL), TEAM_B: (BOB_B, CHANNEL_B)}[team]
+    return app.start_call(
+        f"start {title}", user=user, team_id=team, channel=channel, enterprise_id=ORG, org_wide=True
+    )
+
+
+def test_one_org_wide_install_serves_every_workspace_of_the_organization(org_app):
+    app = org_app
+    with app.db.engine.connect() as connection:
+        installs = connection.execute(
+            select(INSTALLATIONS_TABLE.c.enterprise_id, INSTALLATIONS_TABLE.c.team_id)
+        ).all()
+    assert sorted(installs, key=str) == sorted([(ORG, None), (None, OTHER_TEAM)], key=str)
+    call_a = start_in(app, TEAM_A, "Alpha")
+    call_b = start_in(app, TEAM_B, "Beta")
+    assert (call_a.team_id, call_a.enterprise_id) == (TEAM_A, ORG)
+    assert (call_b.team_id, call_b.enterprise_id) == (TEAM_B, ORG)
+    adds = {r.args["title"]: r for r in app.fake.attempts_to("calls.add")}
+    assert {title: r.token for title, r in adds.items()} == {"Alpha": ORG_TOKEN, "Beta": ORG_TOKEN}
+    # The one token names the workspace each call is for.
+    assert {title: r.args["team_id"] for title, r in adds.items()} == {
+        "Alpha": TEAM_A,
+        "Beta": TEAM_B,
+    }
+
+
+def test_the_reconciler_acts_for_a_workspace_of_an_org_wide_install(
+    org_app, org_fake, database_url
+):
+    app = org_app
+    call = start_in(app, TEAM_B, "Beta")
+    settings = load_settings(oauth_env(org_fake, database_url))
+    app.clock.advance(seconds=settings.max_call_seconds + 60)
+    reconciler = build_reconciler(build_parts(settings, app.db.engine, clock=app.clock))
+    done = reconciler.run_once()
+    assert "closed: workspace gone" not in done, done
+    stored = app.db.call(call.id)
+    assert (stored.state, stored.end_reason) == (CallState.ENDED, EndReason.MAX_DURATION)
+    (ended,) = app.fake.attempts_to("calls.end")
+    assert (ended.status, ended.token, ended.args["team_id"]) == (200, ORG_TOKEN, TEAM_B)
+    assert app.fake.calls[call.slack_call_id].ended
+
+
+def test_uninstalling_from_the_organization_closes_the_calls_of_all_its_workspaces(org_app):
+    app = org_app
+    call_a = start_in(app, TEAM_A, "Alpha")
+    call_b = start_in(app, TEAM_B, "Beta")
+    elsewhere = app.start_call("start Else", user=CAROL_X, team_id=OTHER_TEAM, channel=CHANNEL_X)
+    result = app.slack.event(
+        {"type": "app_uninstalled"}, team_id=TEAM_A, enterprise_id=ORG, org_wide=True
+    )
+    assert result.status == 200
+    for call in (call_a, call_b):
+        app.fake.wait_for(lambda call=call: app.db.call(call.id).state == CallState.ENDED)
+        assert app.db.call(call.id).end_reason == EndReason.UNINSTALLED
+        assert app.db.present(call.id) == []
+    assert app.db.call(elsewhere.id).state == CallState.ACTIVE
+    with app.db.engine.connect() as connection:
+        left = connection.execute(select(INSTALLATIONS_TABLE.c.team_id)).scalars().all()
+    assert left == [OTHER_TEAM]
+
+
+def test_a_workspace_taken_out_of_the_org_wide_install_has_its_calls_closed(org_app):
+    app = org_app
+    call_a = start_in(app, TEAM_A, "Alpha")
+    call_b = start_in(app, TEAM_B, "Beta")
+    result = app.slack.event(
+        {"type": "team_access_revoked", "team_ids": [TEAM_B]},
+        team_id=TEAM_A,
+        enterprise_id=ORG,
+        org_wide=True,
+    )
+    assert result.status == 200
+    app.fake.wait_for(lambda: app.db.call(call_b.id).state == CallState.ENDED)
+    assert app.db.call(call_b.id).end_reason == EndReason.UNINSTALLED
+    assert app.db.call(call_a.id).state == CallState.ACTIVE
+    with app.db.engine.connect() as connection:  # the organization's install stays
+        enterprises = connection.execute(select(INSTALLATIONS_TABLE.c.enterprise_id)).scalars()
+        assert ORG in list(enterprises)
