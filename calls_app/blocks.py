@@ -167,6 +167,16 @@ def unstarted_call_message(call: Call) -> Message:
     return Message(text=text, blocks=[mrkdwn_section(text)])
 
 
+def copy_of_call_message(call: Call) -> Message:
+    """A second message of one call (a crash posted it twice): the call's own message is the
+    other one, so this copy keeps no button."""
+    text = (
+        f":information_source: {escape_mrkdwn(call.title)} is shown in another message in this "
+        "channel; this copy has no buttons."
+    )
+    return Message(text=text, blocks=[mrkdwn_section(text)])
+
+
 def message_for(call: Call) -> Message:
     """The call message as the call's state says it should look."""
     return ended_call_message(call) if call.state == CallState.ENDED else live_call_message(call)

@@ -198,8 +198,11 @@ class CallService:
             if failure.error in CannotPostInChannel.ERRORS:
                 raise CannotPostInChannel() from None
             raise
-        now = self._store.set_message(call.id, channel_id=channel, ts=ts)
+        now = self._record_message(call, MessageRef(channel_id=channel, ts=ts))
         if now is None:
+            current = self._store.get(team_id=call.team_id, call_id=call.id)
+            if current is not None and current.message_ts == ts:
+                return  # a button pressed on it already made it the call's message
             # We were slow and the reconciler posted it too: one message is enough.
             try:
                 self._slack.delete_message(channel=channel, ts=ts)
@@ -207,9 +210,15 @@ class CallService:
                 log.warning("call %s: a duplicate message could not be deleted", call.id)
             return
         call.message_channel_id, call.message_ts = channel, ts
-        if now.state == CallState.ENDED:
+
+    def _record_message(self, call: Call, where: MessageRef) -> Call | None:
+        """Record where the call is shown; the call as it is now, or None if another message
+        was recorded first."""
+        now = self._store.set_message(call.id, channel_id=where.channel_id, ts=where.ts)
+        if now is not None and now.state == CallState.ENDED:
             # Ended before we knew where its message was: its ender couldn't update it.
             self._show(now, blocks.ended_call_message(now))
+        return now
 
     def post_pending_message(self, call: Call) -> bool:
         """A call registered in Slack whose message was never posted (its starter crashed):
@@ -516,8 +525,12 @@ class CallService:
             call = self._store.get(team_id=actor.team_id, call_id=call_id)
             if call is None:
                 raise CallNotFound()
-            if call.state == CallState.FAILED and pressed_on is not None:
-                self._replace_orphaned_message(call, pressed_on)
+            if (
+                pressed_on is not None
+                and pressed_on.channel_id == call.channel_id
+                and pressed_on.ts != call.message_ts
+            ):
+                return self._message_we_did_not_know(call, pressed_on)
             return call
         assert channel_id is not None
         calls = self._store.live_calls_in_channel(team_id=actor.team_id, channel_id=channel_id)
@@ -556,18 +569,27 @@ class CallService:
         ):
             raise NotAllowed(action)
 
-    def _replace_orphaned_message(self, call: Call, where: MessageRef) -> None:
-        """A button on a message of a call that never started: a post whose answer was lost
-        had landed, and the call was called off meanwhile. No button stays on it."""
-        message = blocks.unstarted_call_message(call)
+    def _message_we_did_not_know(self, call: Call, pressed: MessageRef) -> Call:
+        """A button pressed on a message of this call that isn't its recorded one: a post that
+        landed though its answer was lost, or whose process died before recording it. A live
+        call with no message recorded takes this one (nothing is posted again); any other such
+        message loses its buttons. Returns the call as it is now."""
+        if call.state in (CallState.ACTIVE, CallState.ENDING) and call.message_ts is None:
+            adopted = self._record_message(call, pressed)
+            if adopted is not None:
+                return adopted
+            call = self._store.get(team_id=call.team_id, call_id=call.id) or call
+        if call.state == CallState.FAILED:
+            message = blocks.unstarted_call_message(call)  # called off meanwhile
+        else:
+            message = blocks.copy_of_call_message(call)
         try:
             self._slack.update_message(
-                channel=where.channel_id, ts=where.ts, text=message.text, blocks=message.blocks
+                channel=pressed.channel_id, ts=pressed.ts, text=message.text, blocks=message.blocks
             )
         except SlackFailure:
-            log.warning(
-                "call %s: a message of it that never started could not be replaced", call.id
-            )
+            log.warning("call %s: a stray message of it could not be replaced", call.id)
+        return call
 
     def _show(self, call: Call, message: blocks.Message) -> None:
         """Bring the call message up to date; the change itself already happened."""

@@ -1126,8 +1126,9 @@ class FakeSlack:
         Each waits ``delay`` seconds and/or until ``hang`` is set, then: drops the connection,
         or answers HTTP 429 (Retry-After: ``retry_after``, default 1), or answers an HTTP 5xx
         with an HTML body, or answers 200 ``{"ok": false, "error": error}``; with none of
-        those it is processed normally (a slow Slack). With ``landed``, a dropped connection
-        or a 5xx comes after the request took effect: Slack did it, the client never heard.
+        those it is processed normally (a slow Slack). With ``landed``, the request takes
+        effect first: then a dropped connection or a 5xx means Slack did it and the client
+        never heard, and a delay or a hang is an answer slow to come back.
         ``method`` may also be ``"response_url"`` for posts to any response_url. Faults queue
         in order.
         """
@@ -1135,8 +1136,8 @@ class FakeSlack:
             raise ValueError(f"unknown method {method!r}")
         if times < 1:
             raise ValueError("times must be at least 1")
-        if landed and (method == "response_url" or not (drop_connection or status >= 500)):
-            raise ValueError("landed is for a Web API call answered by a 5xx or a drop")
+        if landed and (method == "response_url" or error is not None or status == 429):
+            raise ValueError("landed is for a Web API call answered late, by a 5xx or a drop")
         fault = _Fault(error, status, retry_after, delay, hang, drop_connection, times, landed)
         with self._lock:
             self._faults.setdefault(method, deque()).append(fault)
@@ -1199,12 +1200,12 @@ class FakeSlack:
     def _serve_api(self, http: _Handler, method: str, query: str, body: bytes) -> None:
         request = self._parse_api_request(http, method, query, body)
         fault = self._take_fault(method)
+        landed = None
         if fault is not None:
+            if fault.landed:
+                landed = self._process(method, request)
             self._wait_out(fault)
             if fault.answers:
-                if fault.landed:
-                    with self._lock:
-                        self._dispatch(method, request)
                 self._answer_fault(
                     http,
                     fault,
@@ -1213,11 +1214,19 @@ class FakeSlack:
                     ),
                 )
                 return
+        if landed is not None:
+            status, response = landed
+            self._record(ApiRequest(method, request.args, request.token, status, response))
+        else:
+            with self._lock:  # recorded as it happens: requests are in the order of effects
+                status, response = self._process(method, request)
+                self._record(ApiRequest(method, request.args, request.token, status, response))
+        _send_json(http, status, response)
+
+    def _process(self, method: str, request: _ParsedRequest) -> tuple[int, dict]:
         with self._lock:
             status, response = self._dispatch(method, request)
-            response = json.loads(json.dumps(response))  # a snapshot, and proof it is JSON
-            self._record(ApiRequest(method, request.args, request.token, status, response))
-        _send_json(http, status, response)
+        return status, json.loads(json.dumps(response))  # a snapshot, and proof it is JSON
 
     def _parse_api_request(
         self, http: _Handler, method: str, query: str, body: bytes

@@ -223,6 +223,12 @@ def test_unstarted_call_message_has_no_call_card_and_no_buttons() -> None:
     assert "<!channel>" not in message.text
 
 
+def test_a_copy_of_a_call_message_has_no_call_card_and_no_buttons() -> None:
+    message = blocks.copy_of_call_message(make_call(title="<!here> sync"))
+    assert [b["type"] for b in message.blocks] == ["section"]
+    assert "<!here>" not in message.text and escape_mrkdwn("<!here> sync") in message.text
+
+
 def test_ended_call_message_says_who_ended_it_and_how_long_it_lasted() -> None:
     call = make_call(ended_by=BOB, duration_seconds=3900, state=CallState.ENDED)
     message = blocks.ended_call_message(call)

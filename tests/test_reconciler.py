@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
+from calls_app import blocks
 from calls_app.bolt_app import build_parts, build_reconciler
 from calls_app.config import load_settings
 from calls_app.models import CallState, EndReason
 from calls_app.store import CallStore, NewCall
-from tests.conftest import ALICE, BOB, CAROL, GENERAL, app_env
+from tests.conftest import ALICE, BOB, CAROL, GENERAL, app_env, reply_text
 
 ROOT = Path(__file__).resolve().parent.parent
 LEASE = timedelta(seconds=60)
@@ -115,6 +116,53 @@ def test_a_registered_call_whose_message_was_never_posted_gets_it(running_app, r
     stored = app.db.call(call.id)
     assert stored.message_ts == app.fake.messages[0].ts
     assert reconcile() == {}
+
+
+def posted_then_died(app, call) -> str:
+    """The call's message, posted as its starter posts it; the starter died before recording
+    it. Returns the message's ts."""
+    message = blocks.live_call_message(call)
+    posted = slack_client(app).chat_postMessage(
+        channel=GENERAL, text=message.text, blocks=message.blocks
+    )
+    return posted["ts"]
+
+
+def test_a_message_its_starter_died_before_recording_becomes_the_calls_at_a_press(
+    running_app, reconcile
+):
+    app = running_app
+    call = registered_call(app, build_store(app), "Orphan")
+    ts = posted_then_died(app, call)
+    reply = app.click("call_join", str(call.id), user=BOB, message_ts=ts)
+    assert "You joined *Orphan*" in reply_text(reply)
+    stored = app.db.call(call.id)
+    assert (stored.message_channel_id, stored.message_ts) == (GENERAL, ts)
+    assert app.db.present(call.id) == [ALICE, BOB]
+    app.clock.advance(seconds=61)
+    assert reconcile() == {}  # nothing left to post: one message, the one people use
+    assert [m.ts for m in app.fake.messages] == [ts]
+    app.command("end", user=ALICE)
+    (message,) = app.fake.messages
+    assert message.updates == 1 and "Call ended" in message.text
+
+
+def test_a_second_message_of_a_call_loses_its_buttons_when_pressed(running_app, reconcile):
+    app = running_app
+    call = registered_call(app, build_store(app), "Twice")
+    first = posted_then_died(app, call)
+    app.clock.advance(seconds=61)
+    assert reconcile() == {"posted messages": 1}  # the reconciler can't know of the first
+    second = app.db.call(call.id).message_ts
+    assert second not in (None, first)
+    reply = app.click("call_end", str(call.id), user=ALICE, message_ts=first)
+    assert "You ended *Twice*" in reply_text(reply)
+    copy, recorded = sorted(app.fake.messages_in(GENERAL), key=lambda m: float(m.ts))
+    assert (copy.ts, recorded.ts) == (first, second)
+    assert "Twice is shown in another message" in copy.text
+    assert [block["type"] for block in copy.blocks] == ["section"]  # no call card, no button
+    assert "Call ended" in recorded.text
+    assert app.db.call(call.id).state == CallState.ENDED
 
 
 def test_a_start_that_never_reached_slack_is_marked_failed(running_app, reconcile):

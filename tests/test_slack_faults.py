@@ -86,6 +86,24 @@ def test_a_post_that_landed_though_slack_answered_503_loses_its_buttons_when_pre
     assert app.db.present(call.id) == []
 
 
+def test_a_message_taken_up_by_a_press_before_its_post_answered_is_kept(running_app):
+    app = running_app
+    answer = threading.Event()
+    app.fake.fail_next("chat.postMessage", landed=True, hang=answer)  # posted; answer held
+    _, response_url = app.slack.command("start Standup", user=ALICE)
+    app.fake.wait_for(lambda: app.fake.messages_in(GENERAL))
+    (message,) = app.fake.messages_in(GENERAL)
+    call = app.db.only_call()
+    reply = app.click("call_join", str(call.id), user=BOB, message_ts=message.ts)
+    assert "You joined *Standup*" in reply_text(reply)
+    answer.set()
+    app.fake.wait_for_response(response_url)
+    assert app.sent("chat.delete") == []  # the starter doesn't take it for a duplicate
+    assert [m.ts for m in app.fake.messages_in(GENERAL)] == [message.ts]
+    assert app.db.call(call.id).message_ts == message.ts
+    assert app.db.present(call.id) == [ALICE, BOB]
+
+
 def test_a_press_on_a_live_calls_message_replaces_nothing(running_app):
     app = running_app
     call = app.start_call("start Standup")
