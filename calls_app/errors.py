@@ -41,6 +41,11 @@ class CallNeverStarted(CallsError):
         )
 
 
+class CallStillStarting(CallsError):
+    def __init__(self) -> None:
+        super().__init__("That call is still starting. Try again in a moment.")
+
+
 class CallAlreadyEnded(CallsError):
     def __init__(self, title: str) -> None:
         super().__init__(f"The call “{escape_mrkdwn(title)}” has already ended.")

@@ -20,6 +20,7 @@ from calls_app.errors import (
     CallNeverStarted,
     CallNotFound,
     CallsError,
+    CallStillStarting,
     CannotPostInChannel,
     ChooseCall,
     NoLiveCall,
@@ -211,10 +212,17 @@ class CallService:
             return
         call.message_channel_id, call.message_ts = channel, ts
 
-    def _record_message(self, call: Call, where: MessageRef) -> Call | None:
+    def _record_message(
+        self, call: Call, where: MessageRef, *, adopted: bool = False
+    ) -> Call | None:
         """Record where the call is shown; the call as it is now, or None if another message
-        was recorded first."""
-        now = self._store.set_message(call.id, channel_id=where.channel_id, ts=where.ts)
+        was recorded first (or, for a message a press `adopted`, if it may not be taken)."""
+        now = self._store.set_message(
+            call.id,
+            channel_id=where.channel_id,
+            ts=where.ts,
+            adopted_at=self._clock() if adopted else None,
+        )
         if now is not None and now.state == CallState.ENDED:
             # Ended before we knew where its message was: its ender couldn't update it.
             self._show(now, blocks.ended_call_message(now))
@@ -553,7 +561,7 @@ class CallService:
         if call.state == CallState.ENDING and not allow_ending:
             raise CallBeingEnded(call.title)
         if call.state == CallState.STARTING:
-            raise CallsError("That call is still starting. Try again in a moment.")
+            raise CallStillStarting()
         if call.state == CallState.FAILED:
             raise CallNeverStarted(call.title)
 
@@ -574,11 +582,14 @@ class CallService:
         landed though its answer was lost, or whose process died before recording it. A live
         call with no message recorded takes this one (nothing is posted again); any other such
         message loses its buttons. Returns the call as it is now."""
-        if call.state in (CallState.ACTIVE, CallState.ENDING) and call.message_ts is None:
-            adopted = self._record_message(call, pressed)
+        if call.message_ts is None and call.state != CallState.FAILED:
+            adopted = self._record_message(call, pressed, adopted=True)
             if adopted is not None:
                 return adopted
             call = self._store.get(team_id=call.team_id, call_id=call.id) or call
+            if call.message_ts is None and call.state == CallState.ACTIVE:
+                # Its starter is still posting it, and may yet call it off.
+                raise CallStillStarting()
         if call.state == CallState.FAILED:
             message = blocks.unstarted_call_message(call)  # called off meanwhile
         else:

@@ -373,14 +373,26 @@ class CallStore:
         .returning(*calls.c)
     )
 
-    def set_message(self, call_id: int, *, channel_id: str, ts: str) -> Call | None:
+    # A message found by a press, not by posting it: only while nobody is posting or
+    # withdrawing the call (their lease), so a withdrawal can't end a call just adopted.
+    _ADOPT_MESSAGE = _SET_MESSAGE.where(
+        _state_is(CallState.ACTIVE, CallState.ENDING, CallState.ENDED),
+        or_(calls.c.lease_expires_at.is_(None), calls.c.lease_expires_at < _moment("now")),
+    )
+
+    def set_message(
+        self, call_id: int, *, channel_id: str, ts: str, adopted_at: datetime | None = None
+    ) -> Call | None:
         """Record where the call is shown; returns the call as it is now (it may have been
         ended meanwhile, by someone who could not yet know where its message was). None if a
-        message was recorded already: this one is a duplicate (a takeover after a slow post)."""
+        message was recorded already: this one is a duplicate (a takeover after a slow post).
+        With `adopted_at` (a press found the message) also None while the call has failed or
+        its starter is still at it."""
+        statement, values = self._SET_MESSAGE, {"call": call_id, "channel": channel_id, "ts": ts}
+        if adopted_at is not None:
+            statement, values = self._ADOPT_MESSAGE, {**values, "now": adopted_at}
         with self._writing_one() as db:
-            row = db.execute(
-                self._SET_MESSAGE, {"call": call_id, "channel": channel_id, "ts": ts}
-            ).one_or_none()
+            row = db.execute(statement, values).one_or_none()
         return None if row is None else _call_of(row)
 
     _CLAIM_POSTING = (

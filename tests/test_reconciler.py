@@ -135,16 +135,34 @@ def test_a_message_its_starter_died_before_recording_becomes_the_calls_at_a_pres
     call = registered_call(app, build_store(app), "Orphan")
     ts = posted_then_died(app, call)
     reply = app.click("call_join", str(call.id), user=BOB, message_ts=ts)
+    # Its starter's lease still runs: for all we know it may yet withdraw the call.
+    assert "That call is still starting" in reply_text(reply)
+    assert app.db.call(call.id).message_ts is None
+    app.clock.advance(seconds=61)
+    reply = app.click("call_join", str(call.id), user=BOB, message_ts=ts)
     assert "You joined *Orphan*" in reply_text(reply)
     stored = app.db.call(call.id)
     assert (stored.message_channel_id, stored.message_ts) == (GENERAL, ts)
     assert app.db.present(call.id) == [ALICE, BOB]
-    app.clock.advance(seconds=61)
     assert reconcile() == {}  # nothing left to post: one message, the one people use
     assert [m.ts for m in app.fake.messages] == [ts]
     app.command("end", user=ALICE)
     (message,) = app.fake.messages
     assert message.updates == 1 and "Call ended" in message.text
+
+
+def test_a_press_on_the_unrecorded_message_of_an_ended_call_shows_it_ended(running_app):
+    app = running_app
+    call = registered_call(app, build_store(app), "Orphan")
+    ts = posted_then_died(app, call)
+    assert "You ended *Orphan*" in reply_text(app.command("end", user=ALICE))
+    assert app.sent("chat.update") == []  # the ender can't know where it is shown
+    reply = app.click("call_join", str(call.id), user=BOB, message_ts=ts)
+    assert "has already ended" in reply_text(reply)
+    (message,) = app.fake.messages
+    assert message.ts == ts and message.updates == 1 and "Call ended" in message.text
+    assert app.db.call(call.id).message_ts == ts
+    assert app.db.present(call.id) == []
 
 
 def test_a_second_message_of_a_call_loses_its_buttons_when_pressed(running_app, reconcile):

@@ -86,7 +86,7 @@ def test_a_post_that_landed_though_slack_answered_503_loses_its_buttons_when_pre
     assert app.db.present(call.id) == []
 
 
-def test_a_message_taken_up_by_a_press_before_its_post_answered_is_kept(running_app):
+def test_a_press_before_the_post_answered_waits_for_the_starter(running_app):
     app = running_app
     answer = threading.Event()
     app.fake.fail_next("chat.postMessage", landed=True, hang=answer)  # posted; answer held
@@ -95,13 +95,42 @@ def test_a_message_taken_up_by_a_press_before_its_post_answered_is_kept(running_
     (message,) = app.fake.messages_in(GENERAL)
     call = app.db.only_call()
     reply = app.click("call_join", str(call.id), user=BOB, message_ts=message.ts)
-    assert "You joined *Standup*" in reply_text(reply)
+    assert "That call is still starting. Try again in a moment." in reply_text(reply)
+    assert app.db.call(call.id).message_ts is None  # the starter's to record
+    assert app.db.present(call.id) == [ALICE]
+    assert app.sent("calls.participants.add") == []
     answer.set()
-    app.fake.wait_for_response(response_url)
-    assert app.sent("chat.delete") == []  # the starter doesn't take it for a duplicate
-    assert [m.ts for m in app.fake.messages_in(GENERAL)] == [message.ts]
+    assert "Started *Standup*" in reply_text(app.fake.wait_for_response(response_url))
     assert app.db.call(call.id).message_ts == message.ts
+    reply = app.click("call_join", str(call.id), user=BOB, message_ts=message.ts)
+    assert "You joined *Standup*" in reply_text(reply)
+    assert app.sent("chat.delete") == [] and app.sent("chat.update") == []
+    assert [m.ts for m in app.fake.messages_in(GENERAL)] == [message.ts]
     assert app.db.present(call.id) == [ALICE, BOB]
+
+
+def test_a_press_while_the_starter_withdraws_a_landed_post_does_not_keep_the_call(running_app):
+    app = running_app
+    answer = threading.Event()
+    # Posted, the answer held, then lost: the starter will withdraw the call.
+    app.fake.fail_next("chat.postMessage", status=503, landed=True, hang=answer)
+    _, response_url = app.slack.command("start Standup", user=ALICE)
+    app.fake.wait_for(lambda: app.fake.messages_in(GENERAL))
+    (message,) = app.fake.messages_in(GENERAL)
+    call = app.db.only_call()
+    reply = app.click("call_join", str(call.id), user=BOB, message_ts=message.ts)
+    assert "That call is still starting. Try again in a moment." in reply_text(reply)
+    answer.set()
+    assert "chat.postMessage answered 503" in reply_text(app.fake.wait_for_response(response_url))
+    assert app.db.call(call.id).state == CallState.FAILED
+    assert app.db.call(call.id).message_ts is None
+    assert app.fake.calls[call.slack_call_id].ended
+    reply = app.click("call_join", str(call.id), user=BOB, message_ts=message.ts)
+    assert "“Standup” couldn't be started" in reply_text(reply)
+    (shown,) = app.fake.messages_in(GENERAL)
+    assert "Standup couldn't be started" in shown.text
+    assert app.sent("calls.participants.add") == []
+    assert app.db.present(call.id) == []
 
 
 def test_a_press_on_a_live_calls_message_replaces_nothing(running_app):
