@@ -91,7 +91,14 @@ def build_bolt_app(parts: AppParts) -> App:
     )
 
     @app.middleware
-    def attach_services(context: BoltContext, next) -> None:  # noqa: A002 (Bolt's name)
+    def attach_services(context: BoltContext, body: dict, next) -> None:  # noqa: A002 (Bolt's name)
+        context["workspace_id"] = context.team_id
+        if context.team_id is None and context.is_enterprise_install and body.get("team_id"):
+            # An org-wide install's event names its workspace only in the envelope (Bolt reads
+            # the authorization's, which is none); calls and Homes each belong to a workspace.
+            # (context.team_id stays None: an uninstall of such an install is the org's.)
+            context["workspace_id"] = body["team_id"]
+            context.client.default_params["team_id"] = body["team_id"]
         calls = services.call_service(context.client)
         context["calls"], context["home"] = calls, calls.homes
         next()

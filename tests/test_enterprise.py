@@ -4,6 +4,7 @@ still belongs to its workspace."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +16,7 @@ from calls_app.installations import BOT_SCOPES, INSTALLATIONS_TABLE
 from calls_app.models import CallState, EndReason
 from tests.conftest import ALICE, GENERAL, RunningApp, serve_app
 from tests.fake_slack import FakeSlack
+from tests.slack_requests import app_home_opened_event
 from tests.test_oauth import CLIENT_ID, CLIENT_SECRET, install, oauth_env
 
 ORG = "E0ORG00001"
@@ -141,3 +143,19 @@ def test_a_workspace_taken_out_of_the_org_wide_install_has_its_calls_closed(org_
     with app.db.engine.connect() as connection:  # the organization's install stays
         enterprises = connection.execute(select(INSTALLATIONS_TABLE.c.enterprise_id)).scalars()
         assert ORG in list(enterprises)
+
+
+def test_home_opened_in_a_workspace_of_the_organization_shows_its_calls(org_app):
+    app = org_app
+    start_in(app, TEAM_B, "Beta")
+    before = len(app.fake.attempts_to("views.publish"))
+    # An org-wide install's event names no workspace in its authorization, only the envelope.
+    result = app.slack.event(
+        app_home_opened_event(BOB_B), team_id=TEAM_B, enterprise_id=ORG, org_wide=True
+    )
+    assert result.status == 200
+    app.fake.wait_for(lambda: len(app.fake.attempts_to("views.publish")) > before)
+    published = app.fake.attempts_to("views.publish")[-1]
+    assert published.ok, published.response
+    assert (published.token, published.args["user_id"]) == (ORG_TOKEN, BOB_B)
+    assert f"*Beta* in <#{CHANNEL_B}>" in json.dumps(app.fake.home_views[BOB_B])

@@ -21,7 +21,7 @@ Reply = Callable[..., object]  # Bolt's respond(), or one built from a stored re
 
 def actor_from(context: BoltContext) -> Actor:
     return Actor(
-        team_id=context.team_id or context.enterprise_id or "",
+        team_id=context.get("workspace_id") or context.enterprise_id or "",
         enterprise_id=context.enterprise_id,
         user_id=context.user_id or "",
     )
