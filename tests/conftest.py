@@ -205,9 +205,12 @@ class RunningApp:
         """A button click; returns the private reply. Unless told otherwise, the button is on
         the message of the call it names, as when a person presses it in Slack."""
         if "message_ts" not in kwargs and value and value.isdigit():
-            shown = [c for c in self.db.calls() if c.id == int(value) and c.message_ts]
-            if shown:
-                kwargs |= {"message_ts": shown[0].message_ts, "channel": shown[0].channel_id}
+            named = [c for c in self.db.calls() if c.id == int(value)]
+            if named:
+                (call,) = named
+                # A call with no message has no button anyone could press: say which message.
+                assert call.message_ts, f"call {call.id} has no message: pass message_ts"
+                kwargs |= {"message_ts": call.message_ts, "channel": call.message_channel_id}
         result, response_url, _ = self.slack.click(action_id, value, user=user, **kwargs)
         assert result.status == 200, result
         return self.fake.wait_for_response(response_url)
