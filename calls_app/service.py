@@ -587,9 +587,12 @@ class CallService:
             if adopted is not None:
                 return adopted
             call = self._store.get(team_id=call.team_id, call_id=call.id) or call
-            if call.message_ts is None and call.state == CallState.ACTIVE:
-                # Its starter is still posting it, and may yet call it off.
-                raise CallStillStarting()
+            if call.message_ts is None and call.state != CallState.FAILED:
+                # Someone holds the call: its starter, still posting (and who may yet call it
+                # off), or an ender. Theirs to settle; the message stays as it is.
+                if call.state == CallState.ACTIVE:
+                    raise CallStillStarting()
+                return call
         if call.state == CallState.FAILED:
             message = blocks.unstarted_call_message(call)  # called off meanwhile
         else:
