@@ -579,9 +579,9 @@ class CallService:
 
     def _message_we_did_not_know(self, call: Call, pressed: MessageRef) -> Call:
         """A button pressed on a message of this call that isn't its recorded one: a post that
-        landed though its answer was lost, or whose process died before recording it. A live
-        call with no message recorded takes this one (nothing is posted again); any other such
-        message loses its buttons. Returns the call as it is now."""
+        landed though its answer was lost, or whose process died before recording it. A call
+        with no message recorded that nobody holds takes this one (nothing is posted again); a
+        failed call's, or a second, message loses its buttons. Returns the call as it is now."""
         if call.message_ts is None and call.state != CallState.FAILED:
             adopted = self._record_message(call, pressed, adopted=True)
             if adopted is not None:
