@@ -169,18 +169,16 @@ class CallService:
         except SlackFailure:
             self._store.mark_failed(call.id, at=self._clock())
             raise
+        renewed = self._clock() + self._lease
         if not self._store.mark_registered(
-            call.id,
-            slack_call_id=call.slack_call_id,
-            lease=lease,
-            renewed=self._clock() + self._lease,
+            call.id, slack_call_id=call.slack_call_id, lease=lease, renewed=renewed
         ):
             # Slack answered after our lease ran out and the start was given up: undo it there.
-            self._withdraw_unposted(call)
+            self._end_unseen_in_slack(call)
             raise CallsError(
                 "Slack took too long to register the call, so it wasn't started. Try again."
             )
-        call.state = CallState.ACTIVE
+        call.state, call.lease_expires_at = CallState.ACTIVE, renewed
         self._post_call_message(call)
         # Nobody to invite: no need to look for unsent invitations.
         invited, not_invited = self._invite(call) if invitees else ([], [])
@@ -195,7 +193,13 @@ class CallService:
                 channel=call.channel_id, text=message.text, blocks=message.blocks
             )
         except SlackFailure as failure:
-            self._withdraw_unposted(call)
+            if not self._withdraw_unposted(call):
+                shown = self._store.get(team_id=call.team_id, call_id=call.id)
+                if shown is not None and shown.message_ts is not None:
+                    # The post had landed, and a press made it the call's message meanwhile.
+                    call.message_channel_id = shown.message_channel_id
+                    call.message_ts = shown.message_ts
+                    return
             if failure.error in CannotPostInChannel.ERRORS:
                 raise CannotPostInChannel() from None
             raise
@@ -231,29 +235,38 @@ class CallService:
     def post_pending_message(self, call: Call) -> bool:
         """A call registered in Slack whose message was never posted (its starter crashed):
         post it now. False if another process is already at it."""
-        if not self._store.claim_posting(call.id, now=self._clock(), lease=self._lease):
+        until = self._store.claim_posting(call.id, now=self._clock(), lease=self._lease)
+        if until is None:
             return False
+        call.lease_expires_at = until
         self._post_call_message(call)
         self.homes.refresh(call, also=call.created_by)
         return True
 
-    def _withdraw_unposted(self, call: Call) -> None:
-        """Nobody can see a call whose message failed: end it in Slack so it doesn't linger —
-        unless someone who took over the start (the reconciler) has posted it meanwhile."""
+    def _withdraw_unposted(self, call: Call) -> bool:
+        """Nobody can see a call whose message failed: end it in Slack so it doesn't linger.
+        False, and nothing done, if the call is no longer ours to withdraw: its poster's lease
+        (`call.lease_expires_at`) was taken over, or a press made a landed post its message."""
+        if not self._store.hold_unposted(
+            call.id, lease=call.lease_expires_at, until=self._clock() + self._lease
+        ):
+            return False
+        if self._end_unseen_in_slack(call):
+            self._store.mark_failed(call.id, at=self._clock())
+        # Else it stays active: once the hold runs out the reconciler posts it again.
+        return True
+
+    def _end_unseen_in_slack(self, call: Call) -> bool:
         assert call.slack_call_id is not None
-        current = self._store.get(team_id=call.team_id, call_id=call.id)
-        if current is not None and current.message_ts is not None:
-            return
         try:
             self._slack.end_call(
                 call.slack_call_id,
                 duration_seconds=whole_seconds(self._clock() - call.started_at),
             )
         except SlackFailure:
-            # Still live in Slack: keep it active so `/call end` (or a retry) can end it.
-            log.error("call %s could not be withdrawn; it stays active", call.id)
-            return
-        self._store.mark_failed(call.id, at=self._clock())
+            log.error("call %s could not be withdrawn from Slack; it stays live there", call.id)
+            return False
+        return True
 
     def _invite(self, call: Call) -> tuple[list[str], list[str]]:
         """DM each invitation not sent yet; each is recorded as it goes, so a crash resends
@@ -580,19 +593,20 @@ class CallService:
     def _message_we_did_not_know(self, call: Call, pressed: MessageRef) -> Call:
         """A button pressed on a message of this call that isn't its recorded one: a post that
         landed though its answer was lost, or whose process died before recording it. A call
-        with no message recorded that nobody holds takes this one (nothing is posted again); a
-        failed call's, or a second, message loses its buttons. Returns the call as it is now."""
+        with no message recorded takes this one (nothing is posted again) unless its poster
+        still holds it; a failed call's, or a second, message loses its buttons. Returns the
+        call as it is now."""
         if call.message_ts is None and call.state != CallState.FAILED:
             adopted = self._record_message(call, pressed, adopted=True)
             if adopted is not None:
                 return adopted
             call = self._store.get(team_id=call.team_id, call_id=call.id) or call
+            if call.message_ts == pressed.ts:
+                return call  # another press, or its poster, recorded it meanwhile
             if call.message_ts is None and call.state != CallState.FAILED:
-                # Someone holds the call: its starter, still posting (and who may yet call it
-                # off), or an ender. Theirs to settle; the message stays as it is.
-                if call.state == CallState.ACTIVE:
-                    raise CallStillStarting()
-                return call
+                # Its poster holds it, still waiting for Slack's answer, and may yet call it
+                # off: theirs to settle, and the message stays as it is.
+                raise CallStillStarting()
         if call.state == CallState.FAILED:
             message = blocks.unstarted_call_message(call)  # called off meanwhile
         else:

@@ -373,11 +373,17 @@ class CallStore:
         .returning(*calls.c)
     )
 
-    # A message found by a press, not by posting it: only while nobody is posting or
-    # withdrawing the call (their lease), so a withdrawal can't end a call just adopted.
+    # A message found by a press, not by posting it: of an active call only while nobody is
+    # posting it (their lease; a withdrawal renews it first, so it can't end a call just
+    # adopted). An ender keeps its lease, and draws the message ended if one was recorded.
     _ADOPT_MESSAGE = _SET_MESSAGE.where(
-        _state_is(CallState.ACTIVE, CallState.ENDING, CallState.ENDED),
-        or_(calls.c.lease_expires_at.is_(None), calls.c.lease_expires_at < _moment("now")),
+        or_(
+            _state_is(CallState.ENDING, CallState.ENDED),
+            and_(
+                calls.c.state == CallState.ACTIVE,
+                or_(calls.c.lease_expires_at.is_(None), calls.c.lease_expires_at < _moment("now")),
+            ),
+        )
     )
 
     def set_message(
@@ -406,11 +412,32 @@ class CallStore:
         .values(lease_expires_at=_moment("until"))
     )
 
-    def claim_posting(self, call_id: int, *, now: datetime, lease: timedelta) -> bool:
-        """Take over posting the message of a call whose starter's lease ran out."""
+    def claim_posting(self, call_id: int, *, now: datetime, lease: timedelta) -> datetime | None:
+        """Take over posting the message of a call whose starter's lease ran out; the new
+        lease's end, or None if someone else has it."""
+        until = now + lease
+        with self._writing_one() as db:
+            result = db.execute(self._CLAIM_POSTING, {"call": call_id, "now": now, "until": until})
+            return until if result.rowcount == 1 else None
+
+    _HOLD_UNPOSTED = (
+        update(calls)
+        .where(
+            calls.c.id == bindparam("call"),
+            calls.c.state == CallState.ACTIVE,
+            calls.c.message_ts.is_(None),
+            calls.c.lease_expires_at == _moment("lease"),
+        )
+        .values(lease_expires_at=_moment("until"))
+    )
+
+    def hold_unposted(self, call_id: int, *, lease: datetime | None, until: datetime) -> bool:
+        """Renew the poster's lease on a call not shown yet, so that no press adopts a message
+        of it while it is being withdrawn. False if the lease is no longer the poster's or a
+        message was recorded."""
         with self._writing_one() as db:
             result = db.execute(
-                self._CLAIM_POSTING, {"call": call_id, "now": now, "until": now + lease}
+                self._HOLD_UNPOSTED, {"call": call_id, "lease": lease, "until": until}
             )
             return result.rowcount == 1
 

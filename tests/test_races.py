@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from calls_app.models import CallState
 from tests.conftest import ALICE, BOB, reply_text
+from tests.test_reconciler import build_store, posted_then_died, registered_call
 
 CLICKS = 8
 
@@ -117,3 +118,28 @@ def test_an_end_before_the_message_is_recorded_still_updates_the_message(running
     assert update["ts"] == app.fake.messages[0].ts
     assert [b["type"] for b in update["blocks"]] == ["call", "context"]
     assert app.db.only_call().state == CallState.ENDED
+
+
+def test_presses_at_once_on_a_message_nobody_recorded_keep_its_buttons(running_app):
+    app = running_app
+    people = [f"U0PERSON{i:02d}" for i in range(CLICKS)]
+    for person in people:
+        app.fake.add_user(person)
+    store = build_store(app)
+    for attempt in range(3):  # the race is narrow: give it three chances to show
+        call = registered_call(app, store, f"Orphan {attempt}")
+        ts = posted_then_died(app, call)  # its starter died before recording it
+        app.clock.advance(seconds=61)
+        with ThreadPoolExecutor(max_workers=CLICKS) as pool:
+            futures = [
+                pool.submit(app.click, "call_join", str(call.id), user=person, message_ts=ts)
+                for person in people
+            ]
+            replies = [reply_text(f.result()) for f in futures]
+
+        assert all(f"You joined *Orphan {attempt}*" in r for r in replies), replies
+        assert app.db.call(call.id).message_ts == ts
+        (message,) = [m for m in app.fake.messages if m.ts == ts]
+        assert "is shown in another message" not in message.text  # one press adopted it
+        assert message.blocks[0]["type"] == "call"
+        assert sorted(app.db.present(call.id)) == sorted([ALICE, *people])

@@ -165,21 +165,27 @@ def test_a_press_on_the_unrecorded_message_of_an_ended_call_shows_it_ended(runni
     assert app.db.present(call.id) == []
 
 
-def test_a_press_on_the_unrecorded_message_of_a_call_being_ended_leaves_it_alone(running_app):
+def test_a_press_on_the_unrecorded_message_of_a_call_being_ended_gives_it_to_the_ender(
+    running_app, reconcile
+):
     app = running_app
     store = build_store(app)
     call = registered_call(app, store, "Orphan")
     ts = posted_then_died(app, call)
-    app.clock.advance(seconds=61)  # the dead starter's lease is over; an ender holds the call
-    assert store.claim_ending(
+    app.clock.advance(seconds=61)  # the dead starter's lease is over
+    assert store.claim_ending(  # an ender holds the call, and then dies too
         call.id, by=ALICE, reason=EndReason.PERSON, now=app.clock(), lease=LEASE
     )
     reply = app.click("call_join", str(call.id), user=BOB, message_ts=ts)
     assert "“Orphan” is being ended right now" in reply_text(reply)
+    assert app.db.call(call.id).message_ts == ts  # so whoever finishes the end shows it
     (message,) = app.fake.messages
-    assert message.updates == 0  # still the call's only message, its buttons and all
-    assert app.db.call(call.id).message_ts is None
-    assert app.db.present(call.id) == [ALICE]
+    assert message.updates == 0  # not taken for a copy: its buttons stay until the end
+    app.clock.advance(seconds=61)
+    assert reconcile() == {"finished ends": 1}
+    (message,) = app.fake.messages
+    assert message.updates == 1 and "Call ended" in message.text
+    assert app.db.present(call.id) == []
 
 
 def test_a_second_message_of_a_call_loses_its_buttons_when_pressed(running_app, reconcile):

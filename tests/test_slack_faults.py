@@ -133,6 +133,55 @@ def test_a_press_while_the_starter_withdraws_a_landed_post_does_not_keep_the_cal
     assert app.db.present(call.id) == []
 
 
+def test_a_post_adopted_by_a_press_after_its_lease_ran_out_is_not_withdrawn(running_app):
+    app = running_app
+    answer = threading.Event()
+    # Posted; the answer, a 503, comes only after the starter's lease has run out.
+    app.fake.fail_next("chat.postMessage", status=503, landed=True, hang=answer)
+    _, response_url = app.slack.command("start Standup", user=ALICE)
+    app.fake.wait_for(lambda: app.fake.messages_in(GENERAL))
+    (message,) = app.fake.messages_in(GENERAL)
+    call = app.db.only_call()
+    app.clock.advance(seconds=61)
+    reply = app.click("call_join", str(call.id), user=BOB, message_ts=message.ts)
+    assert "You joined *Standup*" in reply_text(reply)
+    answer.set()
+    assert "Started *Standup*" in reply_text(app.fake.wait_for_response(response_url))
+    assert app.sent("calls.end") == []  # the starter saw it was shown after all
+    assert not app.fake.calls[call.slack_call_id].ended
+    stored = app.db.call(call.id)
+    assert (stored.state, stored.message_ts) == (CallState.ACTIVE, message.ts)
+    assert app.db.present(call.id) == [ALICE, BOB]
+    (shown,) = app.fake.messages_in(GENERAL)
+    assert shown.updates == 0 and shown.blocks[0]["type"] == "call"
+
+
+def test_a_press_while_a_late_withdrawal_ends_the_call_in_slack_does_not_keep_it(running_app):
+    app = running_app
+    posted, ended = threading.Event(), threading.Event()
+    app.fake.fail_next("chat.postMessage", status=503, landed=True, hang=posted)
+    app.fake.fail_next("calls.end", hang=ended)  # slow, then done
+    _, response_url = app.slack.command("start Standup", user=ALICE)
+    app.fake.wait_for(lambda: app.fake.messages_in(GENERAL))
+    (message,) = app.fake.messages_in(GENERAL)
+    call = app.db.only_call()
+    app.clock.advance(seconds=61)  # the starter's lease runs out before the 503 comes
+    posted.set()
+    # The starter holds the call again while Slack ends it: no press may take it meanwhile.
+    app.fake.wait_for(lambda: app.db.call(call.id).lease_expires_at > app.clock())
+    reply = app.click("call_join", str(call.id), user=BOB, message_ts=message.ts)
+    assert "That call is still starting" in reply_text(reply)
+    ended.set()
+    assert "chat.postMessage answered 503" in reply_text(app.fake.wait_for_response(response_url))
+    assert app.fake.calls[call.slack_call_id].ended
+    stored = app.db.call(call.id)
+    assert (stored.state, stored.message_ts) == (CallState.FAILED, None)
+    reply = app.click("call_join", str(call.id), user=BOB, message_ts=message.ts)
+    assert "“Standup” couldn't be started" in reply_text(reply)
+    assert app.sent("calls.participants.add") == []
+    assert app.db.present(call.id) == []
+
+
 def test_a_press_on_a_live_calls_message_replaces_nothing(running_app):
     app = running_app
     call = app.start_call("start Standup")
