@@ -196,7 +196,7 @@ class CallService:
             if not self._withdraw_unposted(call):
                 shown = self._store.get(team_id=call.team_id, call_id=call.id)
                 if shown is not None and shown.message_ts is not None:
-                    # The post had landed, and a press made it the call's message meanwhile.
+                    # Shown after all: a press adopted the landed post, or a takeover posted.
                     call.message_channel_id = shown.message_channel_id
                     call.message_ts = shown.message_ts
                     return

@@ -188,6 +188,18 @@ def test_a_press_on_the_unrecorded_message_of_a_call_being_ended_gives_it_to_the
     assert app.db.present(call.id) == []
 
 
+def test_a_pending_message_the_reconciler_cannot_post_withdraws_the_call(running_app, reconcile):
+    app = running_app
+    call = registered_call(app, build_store(app), "Orphan")
+    app.clock.advance(seconds=61)
+    app.fake.fail_next("chat.postMessage", status=503)
+    assert reconcile() == {}
+    (ended,) = app.sent("calls.end")  # nobody can see it: withdrawn from Slack
+    assert ended["id"] == call.slack_call_id and app.fake.calls[call.slack_call_id].ended
+    assert app.db.call(call.id).state == CallState.FAILED
+    assert app.fake.messages == []
+
+
 def test_a_second_message_of_a_call_loses_its_buttons_when_pressed(running_app, reconcile):
     app = running_app
     call = registered_call(app, build_store(app), "Twice")
