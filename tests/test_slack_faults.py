@@ -86,14 +86,20 @@ def test_a_post_that_landed_though_slack_answered_503_loses_its_buttons_when_pre
     assert app.db.present(call.id) == []
 
 
+def start_whose_post_landed(app):
+    """`/call start` whose message Slack has posted, its answer held by the fault queued:
+    the start's response_url, the message, the call."""
+    _, response_url = app.slack.command("start Standup", user=ALICE)
+    app.fake.wait_for(lambda: app.fake.messages_in(GENERAL))
+    (message,) = app.fake.messages_in(GENERAL)
+    return response_url, message, app.db.only_call()
+
+
 def test_a_press_before_the_post_answered_waits_for_the_starter(running_app):
     app = running_app
     answer = threading.Event()
     app.fake.fail_next("chat.postMessage", landed=True, hang=answer)  # posted; answer held
-    _, response_url = app.slack.command("start Standup", user=ALICE)
-    app.fake.wait_for(lambda: app.fake.messages_in(GENERAL))
-    (message,) = app.fake.messages_in(GENERAL)
-    call = app.db.only_call()
+    response_url, message, call = start_whose_post_landed(app)
     reply = app.click("call_join", str(call.id), user=BOB, message_ts=message.ts)
     assert "That call is still starting. Try again in a moment." in reply_text(reply)
     assert app.db.call(call.id).message_ts is None  # the starter's to record
@@ -114,10 +120,7 @@ def test_a_press_while_the_starter_withdraws_a_landed_post_does_not_keep_the_cal
     answer = threading.Event()
     # Posted, the answer held, then lost: the starter will withdraw the call.
     app.fake.fail_next("chat.postMessage", status=503, landed=True, hang=answer)
-    _, response_url = app.slack.command("start Standup", user=ALICE)
-    app.fake.wait_for(lambda: app.fake.messages_in(GENERAL))
-    (message,) = app.fake.messages_in(GENERAL)
-    call = app.db.only_call()
+    response_url, message, call = start_whose_post_landed(app)
     reply = app.click("call_join", str(call.id), user=BOB, message_ts=message.ts)
     assert "That call is still starting. Try again in a moment." in reply_text(reply)
     answer.set()
@@ -138,10 +141,7 @@ def test_a_post_adopted_by_a_press_after_its_lease_ran_out_is_not_withdrawn(runn
     answer = threading.Event()
     # Posted; the answer, a 503, comes only after the starter's lease has run out.
     app.fake.fail_next("chat.postMessage", status=503, landed=True, hang=answer)
-    _, response_url = app.slack.command("start Standup", user=ALICE)
-    app.fake.wait_for(lambda: app.fake.messages_in(GENERAL))
-    (message,) = app.fake.messages_in(GENERAL)
-    call = app.db.only_call()
+    response_url, message, call = start_whose_post_landed(app)
     app.clock.advance(seconds=61)
     reply = app.click("call_join", str(call.id), user=BOB, message_ts=message.ts)
     assert "You joined *Standup*" in reply_text(reply)
@@ -161,10 +161,7 @@ def test_a_press_while_a_late_withdrawal_ends_the_call_in_slack_does_not_keep_it
     posted, ended = threading.Event(), threading.Event()
     app.fake.fail_next("chat.postMessage", status=503, landed=True, hang=posted)
     app.fake.fail_next("calls.end", hang=ended)  # slow, then done
-    _, response_url = app.slack.command("start Standup", user=ALICE)
-    app.fake.wait_for(lambda: app.fake.messages_in(GENERAL))
-    (message,) = app.fake.messages_in(GENERAL)
-    call = app.db.only_call()
+    response_url, message, call = start_whose_post_landed(app)
     app.clock.advance(seconds=61)  # the starter's lease runs out before the 503 comes
     posted.set()
     # The starter holds the call again while Slack ends it: no press may take it meanwhile.
