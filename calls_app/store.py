@@ -401,16 +401,17 @@ class CallStore:
             row = db.execute(statement, values).one_or_none()
         return None if row is None else _call_of(row)
 
-    _CLAIM_POSTING = (
+    # A registered call not shown yet, its poster's lease set to `until`.
+    _LEASE_UNPOSTED = (
         update(calls)
         .where(
             calls.c.id == bindparam("call"),
             calls.c.state == CallState.ACTIVE,
             calls.c.message_ts.is_(None),
-            calls.c.lease_expires_at < _moment("now"),
         )
         .values(lease_expires_at=_moment("until"))
     )
+    _CLAIM_POSTING = _LEASE_UNPOSTED.where(calls.c.lease_expires_at < _moment("now"))
 
     def claim_posting(self, call_id: int, *, now: datetime, lease: timedelta) -> datetime | None:
         """Take over posting the message of a call whose starter's lease ran out; the new
@@ -420,16 +421,7 @@ class CallStore:
             result = db.execute(self._CLAIM_POSTING, {"call": call_id, "now": now, "until": until})
             return until if result.rowcount == 1 else None
 
-    _HOLD_UNPOSTED = (
-        update(calls)
-        .where(
-            calls.c.id == bindparam("call"),
-            calls.c.state == CallState.ACTIVE,
-            calls.c.message_ts.is_(None),
-            calls.c.lease_expires_at == _moment("lease"),
-        )
-        .values(lease_expires_at=_moment("until"))
-    )
+    _HOLD_UNPOSTED = _LEASE_UNPOSTED.where(calls.c.lease_expires_at == _moment("lease"))
 
     def hold_unposted(self, call_id: int, *, lease: datetime | None, until: datetime) -> bool:
         """Renew the poster's lease on a call not shown yet, so that no press adopts a message
