@@ -13,6 +13,11 @@ failing test should say which block and which limit.
 Which arguments a method requires, and which are integers or JSON, comes from the Slack method
 definitions in ``tests/slack_api`` (slack-ruby/slack-api-ref, MIT, see LICENSE-slack-api-ref.md).
 
+Rate limits are off by default. ``FakeSlack(rate_limits=True)`` enforces ``SLACK_TIERS`` (per
+method, per workspace, a sliding window on ``clock``), answering HTTP 429 + Retry-After as Slack
+does; ``set_rate_limits()`` changes them on a running fake and ``rate_limited(method)`` counts
+the refusals.
+
 Usage::
 
     with FakeSlack() as fake:
@@ -29,6 +34,7 @@ import binascii
 import contextlib
 import inspect
 import json
+import math
 import re
 import secrets
 import socket
@@ -36,8 +42,8 @@ import string
 import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -74,6 +80,56 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.members": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "team.info": ("team:read",),
 }
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``calls`` requests in any ``seconds``-long window, counted per workspace, or per
+    channel of a workspace when ``per_channel`` (the request's ``channel`` argument)."""
+
+    calls: int
+    seconds: float = 60.0
+    per_channel: bool = False
+
+
+TIER_2 = RateLimit(20)  # "20+ per minute"
+TIER_3 = RateLimit(50)  # "50+ per minute, sporadic bursts"
+TIER_4 = RateLimit(100)  # "100+ per minute"
+# chat.postMessage: "one message per second per channel" with bursts of a few (here 3 at once,
+# then one a second), and a workspace-wide limit Slack puts at "several hundred per minute".
+POST_MESSAGE_BURST = 3
+POST_MESSAGE_PER_CHANNEL = RateLimit(
+    POST_MESSAGE_BURST, seconds=float(POST_MESSAGE_BURST), per_channel=True
+)
+POST_MESSAGE_PER_WORKSPACE = RateLimit(300)
+
+# Slack's limits for the methods the app uses. Where sources disagree (Slack's method pages vs
+# the project's Slack notes) the stricter wins, since a fake kinder than Slack hides bugs:
+# calls.add Tier 2, users.info Tier 3. Methods not listed are not limited. Override with a dict
+# of your own, e.g. ``{**SLACK_TIERS, "calls.add": 5}``; an int is calls per minute.
+SLACK_TIERS: dict[str, tuple[RateLimit, ...]] = {
+    "auth.test": (TIER_4,),
+    "calls.add": (TIER_2,),
+    "calls.end": (TIER_3,),
+    "calls.info": (TIER_3,),
+    "calls.update": (TIER_3,),
+    "calls.participants.add": (TIER_3,),
+    "calls.participants.remove": (TIER_3,),
+    "chat.postMessage": (POST_MESSAGE_PER_CHANNEL, POST_MESSAGE_PER_WORKSPACE),
+    "chat.postEphemeral": (TIER_4,),
+    "chat.update": (TIER_3,),
+    "chat.delete": (TIER_3,),
+    "users.info": (TIER_3,),
+    "conversations.info": (TIER_3,),
+    "conversations.members": (TIER_3,),
+    "views.open": (TIER_4,),
+    "views.push": (TIER_4,),
+    "views.update": (TIER_4,),
+    "views.publish": (TIER_4,),
+}
+
+# What a method's limits may be given as: calls per minute, one RateLimit, or several.
+RateLimitSpec = int | RateLimit | Iterable[RateLimit]
 
 # The error Slack gives for a missing required argument, where it is not invalid_arguments.
 MISSING_ARG_ERRORS = {"channel": "channel_not_found", "user": "user_not_found"}
@@ -220,12 +276,19 @@ class SlackError(Exception):
     """An ``ok: false`` answer. Handlers raise it; the dispatcher turns it into the body."""
 
     def __init__(
-        self, error: str, *, status: int = 200, messages: list[str] | None = None, **extra: Any
+        self,
+        error: str,
+        *,
+        status: int = 200,
+        messages: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(error)
         self.error = error
         self.status = status
         self.messages = list(messages or [])
+        self.headers = dict(headers or {})
         self.extra = extra
 
     def body(self) -> dict[str, Any]:
@@ -711,8 +774,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # concurrency tests open many connections at once
+    daemon_threads = True  # a thread per request, never joined: none outlives the test run
+    request_queue_size = 1024  # listen backlog: load tests open ~1,000 connections at once
     fake: FakeSlack
 
 
@@ -736,7 +799,10 @@ class FakeSlack:
         bot_id: str = "B0BOT",
         client_id: str | None = None,
         client_secret: str | None = None,
+        rate_limits: bool | Mapping[str, RateLimitSpec] | None = None,
     ) -> None:
+        """``rate_limits``: True for ``SLACK_TIERS``, a dict for limits of your own (the whole
+        table: methods not in it are not limited), None or False for none (the default)."""
         self.bot_token = bot_token
         self.team_id = team_id
         self.client_id = client_id  # when set, oauth.v2.access checks them
@@ -774,6 +840,10 @@ class FakeSlack:
         self._issued_triggers: dict[str, float] = {}
         self._used_triggers: set[str] = set()
         self._last_ts = (0, 0)
+        self._rate_limits: dict[str, tuple[RateLimit, ...]] = {}
+        # (team, method, limit, channel or None) -> clock() of each request it let through
+        self._rate_windows: dict[tuple[str, str, RateLimit, str | None], deque[float]] = {}
+        self._rate_limited: Counter[str] = Counter()
 
         self._handlers: dict[str, Callable[[_Team, dict], dict]] = {
             "auth.test": self._auth_test,
@@ -808,6 +878,7 @@ class FakeSlack:
             name="Example",
             domain="example",
         )
+        self.set_rate_limits(rate_limits)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -1106,6 +1177,78 @@ class FakeSlack:
             report.extend(rejected)
         return "\n".join(report)
 
+    # ------------------------------------------------------------------ rate limits
+
+    def set_rate_limits(self, limits: bool | Mapping[str, RateLimitSpec] | None) -> None:
+        """Enforce ``limits`` from now on (see ``__init__``); None or False turns them off.
+
+        Requests already let through keep counting against an unchanged limit's window.
+        """
+        if limits is None or limits is False:
+            table: dict[str, tuple[RateLimit, ...]] = {}
+        else:
+            table = {
+                method: self._method_limits(method, spec)
+                for method, spec in (SLACK_TIERS if limits is True else limits).items()
+            }
+        with self._lock:
+            self._rate_limits = table
+
+    @property
+    def rate_limits(self) -> dict[str, tuple[RateLimit, ...]]:
+        """The limits in force: method -> its limits (empty when off)."""
+        with self._lock:
+            return dict(self._rate_limits)
+
+    def rate_limited(self, method: str | None = None) -> int:
+        """How many requests to ``method`` (None: to any method) the rate limits refused."""
+        with self._lock:
+            if method is None:
+                return sum(self._rate_limited.values())
+            return self._rate_limited[method]
+
+    def _method_limits(self, method: str, spec: RateLimitSpec) -> tuple[RateLimit, ...]:
+        if method not in self._handlers:
+            raise ValueError(f"no rate limit for {method!r}: the fake does not serve it")
+        if isinstance(spec, bool):
+            raise TypeError(f"{method}: give calls per minute or RateLimit(...), not {spec!r}")
+        if isinstance(spec, int):
+            limits: tuple[RateLimit, ...] = (RateLimit(spec),)
+        elif isinstance(spec, RateLimit):
+            limits = (spec,)
+        else:
+            limits = tuple(spec)
+        for limit in limits:
+            if not isinstance(limit, RateLimit) or limit.calls < 1 or limit.seconds <= 0:
+                raise ValueError(f"{method}: {limit!r} is not a limit of at least one call")
+        return limits
+
+    def _check_rate_limits(self, team: _Team, method: str, args: dict[str, Any]) -> None:
+        """Count this request against ``method``'s windows, or refuse it as Slack does (429,
+        Retry-After) without counting it. Runs under the lock, before any effect."""
+        limits = self._rate_limits.get(method)
+        if not limits:
+            return
+        now = self.clock()
+        windows, wait = [], None
+        for limit in limits:
+            channel = args.get("channel") if limit.per_channel else None
+            key = (team.id, method, limit, channel if isinstance(channel, str) else None)
+            window = self._rate_windows.setdefault(key, deque())
+            while window and now - window[0] >= limit.seconds:
+                window.popleft()
+            if len(window) >= limit.calls:
+                # the window lets one more through once this request leaves it
+                frees_at = window[len(window) - limit.calls] + limit.seconds
+                wait = max(wait or 0.0, frees_at - now)
+            windows.append(window)
+        if wait is not None:
+            self._rate_limited[method] += 1
+            retry_after = max(1, math.ceil(wait))
+            raise SlackError("ratelimited", status=429, headers={"Retry-After": str(retry_after)})
+        for window in windows:
+            window.append(now)
+
     # ------------------------------------------------------------------ fault injection
 
     def fail_next(
@@ -1215,18 +1358,19 @@ class FakeSlack:
                 )
                 return
         if landed is not None:
-            status, response = landed
+            status, response, headers = landed
             self._record(ApiRequest(method, request.args, request.token, status, response))
         else:
             with self._lock:  # recorded as it happens: requests are in the order of effects
-                status, response = self._process(method, request)
+                status, response, headers = self._process(method, request)
                 self._record(ApiRequest(method, request.args, request.token, status, response))
-        _send_json(http, status, response)
+        _send_json(http, status, response, headers=headers)
 
-    def _process(self, method: str, request: _ParsedRequest) -> tuple[int, dict]:
+    def _process(self, method: str, request: _ParsedRequest) -> tuple[int, dict, dict[str, str]]:
         with self._lock:
-            status, response = self._dispatch(method, request)
-        return status, json.loads(json.dumps(response))  # a snapshot, and proof it is JSON
+            status, response, headers = self._dispatch(method, request)
+        # a snapshot, and proof it is JSON
+        return status, json.loads(json.dumps(response)), headers
 
     def _parse_api_request(
         self, http: _Handler, method: str, query: str, body: bytes
@@ -1268,10 +1412,11 @@ class FakeSlack:
             self._generation += 1
             self._changed.notify_all()
 
-    def _dispatch(self, method: str, request: _ParsedRequest) -> tuple[int, dict]:
-        """Authenticate, check arguments against the definition, run the handler."""
+    def _dispatch(self, method: str, request: _ParsedRequest) -> tuple[int, dict, dict[str, str]]:
+        """Authenticate, apply rate limits, check arguments against the definition, run the
+        handler. Answers (HTTP status, body, extra headers)."""
         if method not in self._handlers and method not in UNDEFINED_METHODS:
-            return 404, {"ok": False, "error": "unknown_method"}
+            return 404, {"ok": False, "error": "unknown_method"}, {}
         try:
             if request.error:
                 raise SlackError(request.error)
@@ -1281,11 +1426,12 @@ class FakeSlack:
                 result = self._apps_connections_open(request.token)
             else:
                 team = self._authenticate(request.token, method, request.args)
+                self._check_rate_limits(team, method, request.args)
                 self._check_args(method, request.args)
                 result = self._handlers[method](team, request.args)
         except SlackError as refusal:
-            return refusal.status, refusal.body()
-        return 200, {"ok": True, **result}
+            return refusal.status, refusal.body(), refusal.headers
+        return 200, {"ok": True, **result}, {}
 
     def _authenticate(self, token: str | None, method: str, args: dict[str, Any]) -> _Team:
         if not token:
@@ -1987,11 +2133,13 @@ class FakeSlack:
 
 
 __all__ = [
+    "SLACK_TIERS",
     "ApiRequest",
     "BlockKitValidator",
     "FakeCall",
     "FakeMessage",
     "FakeSlack",
+    "RateLimit",
     "SlackError",
     "load_method_definitions",
 ]
