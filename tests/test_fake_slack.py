@@ -6,12 +6,13 @@ import json
 import threading
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from tests.fake_slack import FakeSlack
+from tests.fake_slack import SLACK_TIERS, FakeSlack, RateLimit
 
 USER = "U0ALICE01"
 
@@ -206,6 +207,152 @@ def test_rate_limit_is_a_429_with_retry_after(fake: FakeSlack, client: WebClient
     assert limited.response["error"] == "ratelimited"
     client.chat_postMessage(channel="C0GENERAL", text="hi")  # only the next one failed
     assert [r.status for r in fake.attempts_to("chat.postMessage")] == [429, 200]
+
+
+class _Clock:
+    """The fake's clock, moved by the test instead of sleeping."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _limited(call) -> SlackApiError:
+    """The SlackApiError of a request the rate limits refused; a WebClient without retry
+    handlers raises it with the 429 and its Retry-After."""
+    error = _error_of(call)
+    assert error.response.status_code == 429
+    assert error.response.data == {"ok": False, "error": "ratelimited"}
+    return error
+
+
+def test_rate_limits_are_off_by_default(fake: FakeSlack, client: WebClient) -> None:
+    fake.clock = _Clock()
+    assert fake.rate_limits == {}
+    for n in range(SLACK_TIERS["calls.add"][0].calls + 1):  # one more than Tier 2 allows
+        _add_call(client, external_unique_id=f"meeting-{n}")
+    assert fake.rate_limited() == 0
+    assert FakeSlack(rate_limits=False).rate_limits == {}
+    assert FakeSlack(rate_limits=True).rate_limits == SLACK_TIERS
+
+
+def test_the_51st_participants_add_in_a_minute_is_refused_with_retry_after(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    clock = fake.clock = _Clock()
+    start = clock.now
+    fake.set_rate_limits(True)
+    call_id = _add_call(client)
+    guests = [{"external_id": f"g-{n}", "display_name": f"Guest {n}"} for n in range(50)]
+    for guest in guests:  # Tier 3: 50 a minute, one every half second here
+        client.calls_participants_add(id=call_id, users=[guest])
+        clock.now += 0.5
+    latecomer = [{"external_id": "g-late", "display_name": "Late"}]
+
+    refused = _limited(lambda: client.calls_participants_add(id=call_id, users=latecomer))
+    assert refused.response.headers["Retry-After"] == "35"  # the first leaves the window at 60 s
+    assert fake.calls[call_id].users == guests  # nothing changed
+    attempts = fake.attempts_to("calls.participants.add")
+    assert [a.status for a in attempts] == [200] * 50 + [429]
+    assert attempts[-1].args["users"] == latecomer  # recorded, as it was sent
+    assert len(fake.calls_to("calls.participants.add")) == 50
+    assert fake.rate_limited("calls.participants.add") == 1
+
+    # another method of the same workspace has windows of its own
+    client.calls_update(id=call_id, title="Still on")
+    assert client.calls_info(id=call_id)["call"]["title"] == "Still on"
+    # another workspace too
+    fake.add_team("T0002", bot_token="xoxb-other")
+    fake.add_user("U0BOB00001", team_id="T0002")
+    other = WebClient(base_url=fake.base_url, token="xoxb-other", retry_handlers=[])
+    other_call = other.calls_add(
+        external_unique_id="m-2", join_url="https://e.x/2", created_by="U0BOB00001"
+    )
+    other.calls_participants_add(id=other_call["call"]["id"], users=latecomer)
+
+    clock.now = start + 59.9
+    again = _limited(lambda: client.calls_participants_add(id=call_id, users=latecomer))
+    assert again.response.headers["Retry-After"] == "1"  # whole seconds, at least 1
+    # the first has left the window, and the refusals never entered it: room for exactly one
+    clock.now = start + 60
+    client.calls_participants_add(id=call_id, users=latecomer)
+    assert fake.calls[call_id].users == guests + latecomer
+    _limited(lambda: client.calls_participants_add(id=call_id, users=[{"external_id": "g-x"}]))
+    assert fake.rate_limited("calls.participants.add") == 3
+    assert fake.rate_limited() == 3
+
+
+def test_chat_post_message_is_limited_per_channel_and_per_workspace(
+    fake: FakeSlack, client: WebClient
+) -> None:
+    clock = fake.clock = _Clock()
+    fake.add_channel("C0RANDOM", name="random")
+    fake.add_channel("C0THIRD", name="third")
+    fake.set_rate_limits(True)
+    for n in range(3):  # a burst of a few
+        client.chat_postMessage(channel="C0GENERAL", text=f"burst {n}")
+    refused = _limited(lambda: client.chat_postMessage(channel="C0GENERAL", text="too fast"))
+    assert refused.response.headers["Retry-After"] == "3"
+    assert [m.text for m in fake.messages_in("C0GENERAL")] == [f"burst {n}" for n in range(3)]
+    client.chat_postMessage(channel="C0RANDOM", text="another channel")
+    clock.now += 1
+    _limited(lambda: client.chat_postMessage(channel="C0GENERAL", text="still too fast"))
+    clock.now += 2  # one a second on average
+    client.chat_postMessage(channel="C0GENERAL", text="in time")
+    assert fake.messages_in("C0GENERAL")[-1].text == "in time"
+
+    # the workspace-wide limit, here made small on the running fake
+    fake.set_rate_limits({"chat.postMessage": (RateLimit(1, 1.0, per_channel=True), RateLimit(2))})
+    client.chat_postMessage(channel="C0GENERAL", text="one")
+    client.chat_postMessage(channel="C0RANDOM", text="two")
+    refused = _limited(lambda: client.chat_postMessage(channel="C0THIRD", text="three"))
+    assert refused.response.headers["Retry-After"] == "60"
+    assert fake.messages_in("C0THIRD") == []
+    assert fake.rate_limited("chat.postMessage") == 3
+    for n in range(SLACK_TIERS["calls.add"][0].calls + 1):  # a method not in the table: no limit
+        _add_call(client, external_unique_id=f"unlimited-{n}")
+
+
+def test_rate_limits_are_checked(fake: FakeSlack) -> None:
+    with pytest.raises(ValueError, match="no.such"):
+        fake.set_rate_limits({"no.such": 5})
+    with pytest.raises(ValueError, match="at least one call"):
+        fake.set_rate_limits({"calls.add": 0})
+    with pytest.raises(TypeError):
+        fake.set_rate_limits({"calls.add": True})
+    fake.set_rate_limits({"calls.add": 5})
+    assert fake.rate_limits == {"calls.add": (RateLimit(5),)}
+    fake.set_rate_limits(None)
+    assert fake.rate_limits == {}
+
+
+def test_a_burst_of_a_thousand_requests_is_served_and_limited_exactly() -> None:
+    with FakeSlack(rate_limits=True) as fake:
+        fake.clock = _Clock()
+
+        def auth_test(_: int) -> tuple[int, str | None]:
+            request = urllib.request.Request(
+                fake.base_url + "auth.test",
+                data=b"",
+                headers={
+                    "Authorization": f"Bearer {fake.bot_token}",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    return response.status, None
+            except urllib.error.HTTPError as error:
+                return error.code, error.headers["Retry-After"]
+
+        with ThreadPoolExecutor(max_workers=200) as pool:
+            answers = list(pool.map(auth_test, range(1000)))
+    assert answers.count((200, None)) == 100  # Tier 4, however the requests interleave
+    assert answers.count((429, "60")) == 900
+    assert fake.rate_limited("auth.test") == 900
+    assert len(fake.attempts_to("auth.test")) == 1000
 
 
 def test_server_errors_drops_and_hangs(fake: FakeSlack, client: WebClient) -> None:
