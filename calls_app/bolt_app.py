@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,6 +11,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.oauth.installation_store import InstallationStore
 from sqlalchemy import Engine
 
+from calls_app.background import OutboxRunner, OutboxWork
 from calls_app.clock import Clock, utc_now
 from calls_app.config import Settings
 from calls_app.installations import (
@@ -22,14 +22,21 @@ from calls_app.installations import (
     oauth_state_store,
 )
 from calls_app.listeners import register_listeners
+from calls_app.outbox import Kind, Outbox
 from calls_app.permissions import AdminCache
 from calls_app.providers import provider_from_settings
+from calls_app.rate_limits import RateLimits
 from calls_app.reconciler import PassLock, Reconciler
 from calls_app.store import CallStore, HomeStore
 from calls_app.uninstalls import Uninstalls
 from calls_app.wiring import ServiceFactory, WorkspaceClients
+from calls_app.work_queue import WorkQueue
 
 log = logging.getLogger(__name__)
+
+OUTBOX_THREADS = 4
+# Join and Leave presses that arrive together reach Slack in one request at most this often.
+PARTICIPANTS_INTERVAL = timedelta(seconds=1)
 
 
 @dataclass
@@ -41,8 +48,13 @@ class AppParts:
     services: ServiceFactory
     installs: InstallationStore | None
     clients: WorkspaceClients
-    # Where listeners run after the ack; kept here so a shutdown can wait for them.
-    listener_executor: ThreadPoolExecutor
+    # Where people's actions run after the ack; kept here so a shutdown can wait for them.
+    work: WorkQueue
+
+    def outbox_runner(self) -> OutboxRunner:
+        """This process's share of the outbox's work (not started)."""
+        work = OutboxWork(services=self.services, clients=self.clients)
+        return OutboxRunner(self.services.outbox, work, threads=OUTBOX_THREADS)
 
 
 def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -> AppParts:
@@ -65,14 +77,20 @@ def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -
             join_urls=provider_from_settings(settings),
             admins=AdminCache(),
             lease=timedelta(seconds=settings.action_lease_seconds),
+            outbox=Outbox(
+                engine,
+                min_interval={
+                    Kind.PARTICIPANTS: PARTICIPANTS_INTERVAL,
+                    Kind.HOME: timedelta(seconds=settings.home_refresh_seconds),
+                },
+            ),
+            limits=RateLimits(),
         ),
         installs=installs,
         clients=WorkspaceClients(
             base_url=settings.slack_api_url, bot_token=settings.bot_token, installs=installs
         ),
-        listener_executor=ThreadPoolExecutor(
-            max_workers=settings.threads, thread_name_prefix="listener"
-        ),
+        work=WorkQueue(threads=settings.threads, capacity=settings.queue_size),
     )
 
 
@@ -85,9 +103,9 @@ def build_bolt_app(parts: AppParts) -> App:
         oauth_settings=_oauth_settings(parts),
         # SlackWsgiApp checks every HTTP request's signature before Bolt sees it.
         request_verification_enabled=False,
-        # Ack first, work after: listeners run on this pool once Slack has its answer.
-        process_before_response=False,
-        listener_executor=parts.listener_executor,
+        # Listeners run on the request thread: they record, ack and hand the rest to the work
+        # queue, so the ack never waits for a free thread (Bolt's own pool answers 404 then).
+        process_before_response=True,
     )
 
     @app.middleware
@@ -99,8 +117,8 @@ def build_bolt_app(parts: AppParts) -> App:
             # (context.team_id stays None: an uninstall of such an install is the org's.)
             context["workspace_id"] = body["team_id"]
             context.client.default_params["team_id"] = body["team_id"]
-        calls = services.call_service(context.client)
-        context["calls"], context["home"] = calls, calls.homes
+        calls = services.call_service(context.client, team_id=context["workspace_id"] or "")
+        context["calls"], context["home"], context["work"] = calls, calls.homes, parts.work
         next()
 
     register_listeners(

@@ -57,6 +57,8 @@ class Settings:
     max_call_seconds: int
     empty_grace_seconds: int
     reconcile_interval_seconds: int  # 0: no background reconciler in this process
+    queue_size: int  # people's actions a process takes on before it says it is busy
+    home_refresh_seconds: int  # a person's Home is re-published at most this often
 
     @property
     def secrets(self) -> list[str]:
@@ -134,6 +136,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_call_seconds=_duration(env, "CALLS_MAX_DURATION", 12 * 3600),
         empty_grace_seconds=_duration(env, "CALLS_EMPTY_GRACE", 5 * 60),
         reconcile_interval_seconds=_duration(env, "CALLS_RECONCILE_INTERVAL", 60, allow_zero=True),
+        queue_size=_int(env, "CALLS_QUEUE_SIZE", 200, 1, 100_000),
+        home_refresh_seconds=_duration(env, "CALLS_HOME_REFRESH", 10, allow_zero=True),
     )
 
 

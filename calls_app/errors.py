@@ -19,6 +19,13 @@ class CallsError(Exception):
         self.user_message = user_message
 
 
+class Busy(CallsError):
+    """This process has more work waiting than it takes on: nothing was done."""
+
+    def __init__(self) -> None:
+        super().__init__("calls-app is busy right now, so nothing was done. Try again in a moment.")
+
+
 class UsageError(CallsError):
     """The command text could not be understood."""
 
@@ -81,10 +88,13 @@ class ChooseCall(CallsError):
 class SlackFailure(CallsError):
     """Slack refused or could not be reached; the log names the method and error."""
 
-    def __init__(self, method: str, error: str, user_message: str) -> None:
+    def __init__(
+        self, method: str, error: str, user_message: str, *, retry_after: float | None = None
+    ) -> None:
         super().__init__(user_message)
         self.method = method
         self.error = error
+        self.retry_after = retry_after  # seconds, when Slack (or our pacing) says when to retry
 
     @property
     def transient(self) -> bool:

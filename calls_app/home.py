@@ -8,6 +8,7 @@ from calls_app import blocks
 from calls_app.clock import Clock
 from calls_app.errors import SlackFailure
 from calls_app.models import Call
+from calls_app.outbox import Outbox
 from calls_app.permissions import AdminCache, may_host
 from calls_app.slack_gateway import SlackGateway
 from calls_app.store import HomeStore
@@ -20,12 +21,19 @@ RECENT_LIMIT = 10
 
 class HomeService:
     def __init__(
-        self, *, store: HomeStore, slack: SlackGateway, clock: Clock, admins: AdminCache
+        self,
+        *,
+        store: HomeStore,
+        slack: SlackGateway,
+        clock: Clock,
+        admins: AdminCache,
+        outbox: Outbox,
     ) -> None:
         self._store = store
         self._slack = slack
         self._clock = clock
         self._admins = admins
+        self._outbox = outbox
 
     def opened(self, *, team_id: str, user_id: str) -> None:
         self._store.record_opened(team_id=team_id, user_id=user_id, at=self._clock())
@@ -44,12 +52,13 @@ class HomeService:
         self._slack.publish_home(user_id=user_id, view=view)
 
     def refresh(self, call: Call, *, also: str) -> None:
-        """Re-publish the Home of everyone whose Home shows this call; never fails the change."""
-        for user_id in self._store.watchers_of(call, also=also):
-            try:
-                self.publish(team_id=call.team_id, user_id=user_id)
-            except SlackFailure:
-                log.warning("Home of %s could not be refreshed", user_id)
+        """The Homes that show this call are out of date: the outbox re-publishes each, at most
+        once per CALLS_HOME_REFRESH, however many changes come meanwhile."""
+        self._outbox.add_home_changes(
+            team_id=call.team_id,
+            enterprise_id=call.enterprise_id,
+            user_ids=self._store.watchers_of(call, also=also),
+        )
 
     def open_start_modal(self, *, team_id: str, user_id: str, trigger_id: str) -> None:
         channel = self._store.last_channel(team_id=team_id, user_id=user_id)

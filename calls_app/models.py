@@ -113,6 +113,9 @@ class Participant(Base):
     left_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The call's end, copied here when it ends, so Home can list recent calls by index alone.
     call_ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Whether Slack's call lists this person now: the outbox brings Slack in step with
+    # left_at, many people per request (see calls_app/participant_sync.py).
+    in_slack: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     call: Mapped[Call] = relationship(back_populates="participants")
 
@@ -140,3 +143,27 @@ class HomeTab(Base):
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OutboxItem(Base):
+    """Work that brings Slack in step with the database, done by whichever process claims it.
+
+    An item with a `key` stands for "this thing changed": a second change while it waits only
+    bumps `generation`, so many changes become one Slack request (see calls_app/outbox.py).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    call_id: Mapped[int | None]
+    user_id: Mapped[str | None] = mapped_column(String(32))
+    generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Wall-clock scheduling (not the app's clock): when it may run, and until when a claim holds.
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 from calls_app.clock import Clock
 from calls_app.errors import CallsError
 from calls_app.models import Call, EndReason
+from calls_app.rate_limits import CHECKS_SHARE
 from calls_app.service import CallService
 from calls_app.store import CallStore
 from calls_app.wiring import ServiceFactory, TokenUnreadable, WorkspaceClients
@@ -149,7 +150,10 @@ class Reconciler:
                 )
                 continue
             try:
-                if act(self.services.call_service(client), call):
+                service = self.services.call_service(
+                    client, team_id=call.team_id, share=CHECKS_SHARE
+                )
+                if act(service, call):
                     done[what] += 1
             except CallsError as error:
                 log.warning("reconciler: call %s (%s): %s", call.id, what, error)
@@ -160,11 +164,11 @@ def _repair_drift(service: CallService, call: Call) -> bool:
     info = service.slack_call_info(call)
     if info is None or info.ended:
         return service.record_ended_in_slack(call) is not None
-    added, removed = service.sync_participants(
+    out_of_step = service.sync_participants(
         call, [person.slack_id for person in info.users if person.slack_id]
     )
     retitled = service.sync_title(call, info.title)
-    return bool(added or removed or retitled)
+    return out_of_step or retitled
 
 
 class ReconcilerThread(threading.Thread):

@@ -103,7 +103,8 @@ def database_ok(engine: Engine) -> bool:
 def build_wsgi_app(
     settings: Settings, engine: Engine | None = None, *, clock: Clock = utc_now
 ) -> SlackWsgiApp:
-    """The WSGI app alone (no background reconciler): what tests serve."""
+    """The WSGI app and its outbox runner, no background reconciler: what tests serve.
+    `close()` stops the runner."""
     return _wsgi_app(
         build_parts(settings, engine or make_engine(settings.database_url), clock=clock)
     )
@@ -111,15 +112,17 @@ def build_wsgi_app(
 
 def _wsgi_app(parts: AppParts) -> SlackWsgiApp:
     engine = parts.engine
+    runner = parts.outbox_runner().start()
     return SlackWsgiApp(
         build_bolt_app(parts),
         signing_secret=parts.settings.signing_secret,
         database_ok=lambda: database_ok(engine),
+        on_close=runner.stop,
     )
 
 
 def production_wsgi_app(settings: Settings) -> SlackWsgiApp:
-    """The app as served: the WSGI app, and this process's background reconciler."""
+    """The app as served: the WSGI app, this process's outbox runner and reconciler."""
     configure_logging(settings.log_level, settings.secrets)
     parts = build_parts(settings, make_engine(settings.database_url))
     start_reconciler(parts)
@@ -193,6 +196,7 @@ def serve_socket_mode(settings: Settings, app_token: str) -> None:
 
     parts = build_parts(settings, make_engine(settings.database_url))
     start_reconciler(parts)
+    runner = parts.outbox_runner().start()
     stop = threading.Event()
 
     def on_signal(*_: object) -> None:
@@ -209,7 +213,11 @@ def serve_socket_mode(settings: Settings, app_token: str) -> None:
     stop.wait()
     log.info("stopping: no new payloads; finishing the work in flight")
     handler.close()
-    finishing = threading.Thread(target=parts.listener_executor.shutdown, daemon=True)
+    def finish() -> None:
+        parts.work.shutdown()
+        runner.stop()
+
+    finishing = threading.Thread(target=finish, daemon=True)
     finishing.start()
     finishing.join(SHUTDOWN_GRACE_SECONDS)
     if finishing.is_alive():

@@ -6,6 +6,7 @@ takes the acting person and either a channel (commands) or a call id (buttons, m
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from calls_app.errors import (
 )
 from calls_app.home import HomeService
 from calls_app.models import Call, CallState, EndReason
+from calls_app.outbox import Outbox
 from calls_app.permissions import AdminCache, may_host
 from calls_app.providers import JoinUrlProvider
 from calls_app.slack_gateway import SlackCallInfo, SlackGateway
@@ -96,14 +98,23 @@ class CallService:
         admins: AdminCache,
         lease: timedelta,
         homes: HomeService,
+        outbox: Outbox,
     ) -> None:
         self.homes = homes
+        self._outbox = outbox
         self._store = store
         self._slack = slack
         self._clock = clock
         self._join_urls = join_urls
         self._admins = admins
         self._lease = lease
+
+    def before_ack(self) -> CallService:
+        """This service with its Slack requests bounded to fit before Slack's 3-second ack
+        (a press on a message we didn't know may need one)."""
+        bounded = copy.copy(self)
+        bounded._slack = self._slack.for_checks_before_ack()
+        return bounded
 
     # -- start ---------------------------------------------------------------------------------
 
@@ -382,16 +393,20 @@ class CallService:
         self._slack.rename_call(current.slack_call_id, current.title)
         return True
 
-    def sync_participants(self, call: Call, in_slack: Sequence[str]) -> tuple[int, int]:
-        """Make Slack's list of who is in the call match ours; returns (added, removed)."""
+    def sync_participants(self, call: Call, in_slack: Sequence[str]) -> bool:
+        """Slack's list of who is in the call, read by the reconciler, replaces what we thought
+        it lists; the outbox then brings it in step. True if it was out of step."""
         assert call.slack_call_id is not None
-        ours = set(self._store.present_user_ids(call.id))
-        missing, extra = ours - set(in_slack), set(in_slack) - ours
-        for user in sorted(missing):
-            self._slack.add_participant(call.slack_call_id, user)
-        for user in sorted(extra):
-            self._slack.remove_participant(call.slack_call_id, user)
-        return len(missing), len(extra)
+        strangers = set(in_slack) - self._store.known_user_ids(call.id)
+        if strangers:  # nobody we know of: no row to bring in step, so remove them here
+            self._slack.remove_participants(call.slack_call_id, sorted(strangers))
+        self._store.match_slack(call.id, in_slack)
+        joined, left = self._store.out_of_step(call.id, limit=1)
+        if joined or left:  # Slack was wrong, not us: nobody's Home changes
+            self._outbox.add_participants_change(
+                team_id=call.team_id, enterprise_id=call.enterprise_id, call_id=call.id
+            )
+        return bool(strangers or joined or left)
 
     # -- participants --------------------------------------------------------------------------
 
@@ -403,24 +418,20 @@ class CallService:
         call_id: int | None = None,
         pressed_on: MessageRef | None = None,
     ) -> JoinedCall:
-        """Register the person once, however many times they press Join."""
+        """Record the person once, however many times they press Join; Slack hears of it from
+        the outbox, with everyone else who joined meanwhile."""
         call = self._resolve(
             actor, "join", channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
         )
         self._ensure_live(call)
-        assert call.slack_call_id is not None
-        joined_at = self._clock()
-        joined = self._store.add_participant(call.id, user_id=actor.user_id, at=joined_at)
+        joined = self._store.add_participant(call.id, user_id=actor.user_id, at=self._clock())
+        if joined is None:  # it began ending meanwhile
+            current = self._store.get(team_id=actor.team_id, call_id=call.id) or call
+            self._ensure_live(current)
+            raise CallBeingEnded(call.title)
         if joined == Joined.ALREADY_IN:
             return JoinedCall(call=call, already_in=True)
-        try:
-            self._slack.add_participant(call.slack_call_id, actor.user_id)
-        except SlackFailure as failure:
-            self._store.undo_join(call.id, user_id=actor.user_id, joined=joined, at=joined_at)
-            if failure.error == "inactive_call":
-                raise CallAlreadyEnded(call.title) from None
-            raise
-        self.homes.refresh(call, also=actor.user_id)
+        self._participants_changed(call, who=actor.user_id)
         return JoinedCall(call=call, already_in=False)
 
     def leave(
@@ -435,17 +446,16 @@ class CallService:
             actor, "leave", channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
         )
         self._ensure_live(call)
-        assert call.slack_call_id is not None
-        left_at = self._clock()
-        if not self._store.mark_left(call.id, user_id=actor.user_id, at=left_at):
+        if not self._store.mark_left(call.id, user_id=actor.user_id, at=self._clock()):
             raise NotInCall(call.title)
-        try:
-            self._slack.remove_participant(call.slack_call_id, actor.user_id)
-        except SlackFailure:
-            self._store.undo_leave(call.id, user_id=actor.user_id, left_at=left_at)
-            raise
-        self.homes.refresh(call, also=actor.user_id)
+        self._participants_changed(call, who=actor.user_id)
         return call
+
+    def _participants_changed(self, call: Call, *, who: str) -> None:
+        self._outbox.add_participants_change(
+            team_id=call.team_id, enterprise_id=call.enterprise_id, call_id=call.id
+        )
+        self.homes.refresh(call, also=who)
 
     # -- rename --------------------------------------------------------------------------------
 

@@ -15,17 +15,13 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    RetryHandler,
-    RetryState,
-)
+from slack_sdk.http_retry import ConnectionErrorRetryHandler, RetryHandler, RetryState
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 
 from calls_app.blocks import Person
 from calls_app.errors import SlackFailure
+from calls_app.rate_limits import RateLimits
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +126,9 @@ class _ServerErrorRetry(RetryHandler):
 
 
 def retry_handlers() -> list[RetryHandler]:
-    """429s are retried for every method (Slack did nothing); 5xx and dropped connections
-    only where a repeat is harmless."""
+    """5xx and dropped connections, only where a repeat is harmless. A 429 is not slept on
+    here: it becomes a SlackFailure with its Retry-After (see RateLimits)."""
     return [
-        RateLimitErrorRetryHandler(max_retry_count=3),
         _ForRetrySafeMethods(_ServerErrorRetry(max_retry_count=3)),
         _ForRetrySafeMethods(ConnectionErrorRetryHandler(max_retry_count=3)),
     ]
@@ -153,6 +148,24 @@ def make_web_client(
     )
 
 
+def _retry_after(headers: Any) -> float:
+    """Retry-After in seconds (Slack sends whole seconds); 1 if it's missing or odd."""
+    values = {str(k).lower(): v for k, v in dict(headers or {}).items()}
+    raw = values.get("retry-after")
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
+    try:
+        return max(1.0, min(float(raw), 3600.0))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def _rate_limited(method: str, retry_after: float) -> SlackFailure:
+    return SlackFailure(
+        method, "ratelimited", user_message_for(method, "ratelimited"), retry_after=retry_after
+    )
+
+
 @dataclass(frozen=True)
 class SlackCallInfo:
     title: str
@@ -162,9 +175,22 @@ class SlackCallInfo:
     ended: bool
 
 
+@dataclass(frozen=True)
+class Pacing:
+    """How a gateway shares Slack's rate limits: the process's RateLimits, the workspace they
+    are counted for, and (for background work) the share of each tier it may use."""
+
+    limits: RateLimits
+    team_id: str
+    share: float | None = None
+
+
 class SlackGateway:
-    def __init__(self, client: WebClient, *, deadline: float | None = None) -> None:
+    def __init__(
+        self, client: WebClient, *, pacing: Pacing | None = None, deadline: float | None = None
+    ) -> None:
         self._client = client
+        self._pacing = pacing
         self._deadline = deadline  # time.monotonic() by which every request must be answered
 
     def for_checks_before_ack(self) -> SlackGateway:
@@ -181,11 +207,17 @@ class SlackGateway:
                 team_id=client.default_params.get("team_id"),
                 retry_handlers=[],
             ),
+            pacing=self._pacing,
             deadline=time.monotonic() + CHECK_TIMEOUT_SECONDS,
         )
 
     def _send(self, method: str, send: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
         """Run one WebClient method; every failure becomes a SlackFailure naming it."""
+        pacing = self._pacing
+        if pacing is not None:
+            wait = pacing.limits.take(pacing.team_id, method, share=pacing.share)
+            if wait > 0:
+                raise _rate_limited(method, wait)
         if self._deadline is not None:
             remaining = self._deadline - time.monotonic()
             if remaining <= 0:
@@ -197,6 +229,12 @@ class SlackGateway:
             return send(**kwargs).data  # type: ignore[no-any-return]
         except SlackApiError as e:
             status = e.response.status_code
+            if status == 429:
+                retry_after = _retry_after(e.response.headers)
+                if pacing is not None:
+                    pacing.limits.refused(pacing.team_id, method, retry_after)
+                log.warning("Slack %s rate-limited us for %s s", method, retry_after)
+                raise _rate_limited(method, retry_after) from None
             # A 5xx body is HTML, not Slack's JSON: name the status, not the parse failure.
             error = f"http_{status}" if status >= 500 else str(e.response.get("error") or status)
             log.warning("Slack %s failed: %s", method, error)
@@ -256,40 +294,23 @@ class SlackGateway:
             ],
         )
 
-    def add_participant(self, slack_call_id: str, user_id: str) -> None:
-        """Register the person; one Slack already has (bad_users) counts as registered."""
-        self._change_participant(
+    def add_participants(self, slack_call_id: str, user_ids: Sequence[str]) -> None:
+        """Register these people, all or none: `bad_users` if Slack has one of them already."""
+        self._send(
             "calls.participants.add",
             self._client.calls_participants_add,
-            slack_call_id,
-            user_id,
-            already_done={"bad_users"},
+            id=slack_call_id,
+            users=[{"slack_id": user} for user in user_ids],
         )
 
-    def remove_participant(self, slack_call_id: str, user_id: str) -> None:
-        """Unregister the person; one Slack doesn't have, or an ended call, needs nothing."""
-        self._change_participant(
+    def remove_participants(self, slack_call_id: str, user_ids: Sequence[str]) -> None:
+        """Unregister these people, all or none: `bad_users` if Slack lacks one of them."""
+        self._send(
             "calls.participants.remove",
             self._client.calls_participants_remove,
-            slack_call_id,
-            user_id,
-            already_done={"bad_users", "inactive_call"},
+            id=slack_call_id,
+            users=[{"slack_id": user} for user in user_ids],
         )
-
-    def _change_participant(
-        self,
-        method: str,
-        send: Callable[..., Any],
-        slack_call_id: str,
-        user_id: str,
-        *,
-        already_done: set[str],
-    ) -> None:
-        try:
-            self._send(method, send, id=slack_call_id, users=[{"slack_id": user_id}])
-        except SlackFailure as failure:
-            if failure.error not in already_done:
-                raise
 
     def rename_call(self, slack_call_id: str, title: str) -> None:
         self._send("calls.update", self._client.calls_update, id=slack_call_id, title=title)

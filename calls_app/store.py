@@ -33,11 +33,11 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    delete,
     func,
     insert,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -180,20 +180,14 @@ class CallStore:
                 db.execute(self._LIVE_IN_CHANNEL, {"team": team_id, "channel": channel_id})
             )
 
-    _PRESENT = (
-        select(participants.c.slack_user_id)
-        .where(
-            participants.c.call_id == bindparam("call"),
-            participants.c.left_at.is_(None),
-            participants.c.slack_user_id.is_not(None),
-        )
-        .order_by(participants.c.joined_at, participants.c.id)
+    _KNOWN = select(participants.c.slack_user_id).where(
+        participants.c.call_id == bindparam("call"), participants.c.slack_user_id.is_not(None)
     )
 
-    def present_user_ids(self, call_id: int) -> list[str]:
-        """Slack users in the call now, in the order they joined."""
+    def known_user_ids(self, call_id: int) -> set[str]:
+        """Slack users who are or were in the call."""
         with self._reading() as db:
-            return list(db.scalars(self._PRESENT, {"call": call_id}))
+            return set(db.scalars(self._KNOWN, {"call": call_id}))
 
     _CALLS_USER_IS_IN = select(participants.c.call_id).where(
         participants.c.call_id.in_(bindparam("calls", expanding=True)),
@@ -245,6 +239,7 @@ class CallStore:
                         "call_id": call_id,
                         "slack_user_id": new.created_by,
                         "joined_at": new.started_at,
+                        "in_slack": True,  # calls.add lists the starter
                     },
                 )
             if invitees:
@@ -700,30 +695,22 @@ class CallStore:
         .values(left_at=None, joined_at=_moment("at"))
     )
 
-    def add_participant(self, call_id: int, *, user_id: str, at: datetime) -> Joined:
-        """Register the person once, however many Join clicks race."""
+    # Held until the join commits: an end can't begin between the check and the join.
+    _LOCK_STATE = (
+        select(calls.c.state).where(calls.c.id == bindparam("call")).with_for_update(read=True)
+    )
+
+    def add_participant(self, call_id: int, *, user_id: str, at: datetime) -> Joined | None:
+        """Register the person once, however many Join clicks race; None if the call is no
+        longer active."""
         this_join = {"call": call_id, "user": user_id, "at": at}
         with self._writing() as db:
+            if db.scalar(self._LOCK_STATE, this_join) != CallState.ACTIVE:
+                return None
             if db.execute(self._join_once, this_join).first() is not None:
                 return Joined.FIRST_TIME
             rejoined = db.execute(self._REJOIN, this_join)
             return Joined.AGAIN if rejoined.rowcount == 1 else Joined.ALREADY_IN
-
-    _THIS_JOIN = (
-        participants.c.call_id == bindparam("call"),
-        participants.c.slack_user_id == bindparam("user"),
-        participants.c.joined_at == _moment("at"),
-    )
-    _FORGET_JOIN = delete(participants).where(*_THIS_JOIN)
-    # Keep their earlier time in the call; this one lasted no time.
-    _END_REJOIN = update(participants).where(*_THIS_JOIN).values(left_at=_moment("at"))
-
-    def undo_join(self, call_id: int, *, user_id: str, joined: Joined, at: datetime) -> None:
-        """Slack refused the join: forget this join and only this one. (The call may have
-        ended, and closed the row, meanwhile.)"""
-        undo = self._FORGET_JOIN if joined == Joined.FIRST_TIME else self._END_REJOIN
-        with self._writing_one() as db:
-            db.execute(undo, {"call": call_id, "user": user_id, "at": at})
 
     _MARK_LEFT = (
         update(participants)
@@ -741,19 +728,56 @@ class CallStore:
             result = db.execute(self._MARK_LEFT, {"call": call_id, "user": user_id, "at": at})
             return result.rowcount == 1
 
-    _UNDO_LEAVE = (
+    # -- Slack's list of participants (calls_app/participant_sync.py) -------------------------
+
+    _OUT_OF_STEP = (
+        select(participants.c.slack_user_id, participants.c.left_at.is_(None).label("present"))
+        .where(
+            participants.c.call_id == bindparam("call"),
+            participants.c.slack_user_id.is_not(None),
+            participants.c.in_slack != participants.c.left_at.is_(None),
+        )
+        .order_by(participants.c.id)
+        .limit(bindparam("limit"))
+    )
+
+    def out_of_step(self, call_id: int, *, limit: int) -> tuple[list[str], list[str]]:
+        """(people in the call Slack doesn't list, people Slack lists who left), `limit` at most."""
+        with self._reading() as db:
+            rows = db.execute(self._OUT_OF_STEP, {"call": call_id, "limit": limit}).all()
+        return [r.slack_user_id for r in rows if r.present], [
+            r.slack_user_id for r in rows if not r.present
+        ]
+
+    _SET_IN_SLACK = (
         update(participants)
         .where(
             participants.c.call_id == bindparam("call"),
-            participants.c.slack_user_id == bindparam("user"),
-            participants.c.left_at == _moment("left"),
+            participants.c.slack_user_id.in_(bindparam("users", expanding=True)),
         )
-        .values(left_at=None)
+        .values(in_slack=bindparam("listed"))
     )
 
-    def undo_leave(self, call_id: int, *, user_id: str, left_at: datetime) -> None:
+    def set_in_slack(self, call_id: int, user_ids: Sequence[str], *, listed: bool) -> None:
+        """Slack now lists (or no longer lists) these people, whatever they did meanwhile."""
         with self._writing_one() as db:
-            db.execute(self._UNDO_LEAVE, {"call": call_id, "user": user_id, "left": left_at})
+            db.execute(
+                self._SET_IN_SLACK, {"call": call_id, "users": list(user_ids), "listed": listed}
+            )
+
+    _MATCH_SLACK = (
+        update(participants)
+        .where(participants.c.call_id == bindparam("call"))
+        .values(
+            in_slack=participants.c.slack_user_id.in_(bindparam("users", expanding=True))
+        )
+    )
+
+    def match_slack(self, call_id: int, listed: Sequence[str]) -> None:
+        """What Slack says it lists, read from calls.info, replaces what we thought."""
+        with self._writing_one() as db:
+            # An empty IN list compiles to a false condition on both databases.
+            db.execute(self._MATCH_SLACK, {"call": call_id, "users": list(listed)})
 
 
 @dataclass(frozen=True)
@@ -955,10 +979,11 @@ def _insert_call_and_starter(columns: tuple[str, ...]) -> Insert:
         new_call.c.id,
         bindparam("new_created_by", type_=calls.c.created_by.type),
         bindparam("new_started_at", type_=calls.c.started_at.type),
+        true(),  # calls.add lists the starter
     )
     return (
         insert(participants)
-        .from_select(["call_id", "slack_user_id", "joined_at"], starter)
+        .from_select(["call_id", "slack_user_id", "joined_at", "in_slack"], starter)
         .returning(participants.c.call_id)
     )
 

@@ -34,11 +34,17 @@ StartResponse = Callable[..., Any]
 
 class SlackWsgiApp:
     def __init__(
-        self, bolt_app: App, *, signing_secret: str, database_ok: Callable[[], bool]
+        self,
+        bolt_app: App,
+        *,
+        signing_secret: str,
+        database_ok: Callable[[], bool],
+        on_close: Callable[[], None] = lambda: None,
     ) -> None:
         self._bolt = bolt_app
         self._signing_secret = signing_secret.encode()
         self._database_ok = database_ok
+        self.close = on_close  # stops the background work this app started
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

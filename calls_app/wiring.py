@@ -11,10 +11,13 @@ from slack_sdk.oauth.installation_store import InstallationStore
 
 from calls_app.clock import Clock
 from calls_app.home import HomeService
+from calls_app.outbox import Outbox
+from calls_app.participant_sync import ParticipantSync
 from calls_app.permissions import AdminCache
 from calls_app.providers import JoinUrlProvider
+from calls_app.rate_limits import BACKGROUND_SHARE, RateLimits
 from calls_app.service import CallService
-from calls_app.slack_gateway import SlackGateway, make_web_client
+from calls_app.slack_gateway import Pacing, SlackGateway, make_web_client
 from calls_app.store import CallStore, HomeStore
 
 
@@ -29,9 +32,15 @@ class ServiceFactory:
     join_urls: JoinUrlProvider
     admins: AdminCache
     lease: timedelta
+    outbox: Outbox
+    limits: RateLimits
 
-    def call_service(self, client: WebClient) -> CallService:
-        slack = SlackGateway(client)
+    def call_service(
+        self, client: WebClient, *, team_id: str, share: float | None = None
+    ) -> CallService:
+        """For a person's action only a 429 already seen makes Slack requests wait; background
+        work passes the `share` of each rate tier it may use (see rate_limits.py)."""
+        slack = self._gateway(client, team_id, share=share)
         return CallService(
             store=self.store,
             slack=slack,
@@ -39,9 +48,28 @@ class ServiceFactory:
             join_urls=self.join_urls,
             admins=self.admins,
             lease=self.lease,
-            homes=HomeService(
-                store=self.home_store, slack=slack, clock=self.clock, admins=self.admins
-            ),
+            homes=self._homes(slack),
+            outbox=self.outbox,
+        )
+
+    def participant_sync(self, client: WebClient, *, team_id: str) -> ParticipantSync:
+        return ParticipantSync(
+            store=self.store, slack=self._gateway(client, team_id, share=BACKGROUND_SHARE)
+        )
+
+    def background_homes(self, client: WebClient, *, team_id: str) -> HomeService:
+        return self._homes(self._gateway(client, team_id, share=BACKGROUND_SHARE))
+
+    def _gateway(self, client: WebClient, team_id: str, *, share: float | None) -> SlackGateway:
+        return SlackGateway(client, pacing=Pacing(self.limits, team_id, share))
+
+    def _homes(self, slack: SlackGateway) -> HomeService:
+        return HomeService(
+            store=self.home_store,
+            slack=slack,
+            clock=self.clock,
+            admins=self.admins,
+            outbox=self.outbox,
         )
 
 

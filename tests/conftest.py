@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from calls_app.config import load_settings
 from calls_app.db import Base, make_engine
-from calls_app.models import Call, Participant
+from calls_app.models import Call, OutboxItem, Participant
 from calls_app.runtime import alembic_config, build_wsgi_app
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import SIGNING_SECRET, SlackDriver
@@ -135,6 +135,7 @@ def app_env(fake: FakeSlack, url: URL, **extra: str) -> dict[str, str]:
         "DATABASE_URL": url.render_as_string(hide_password=False),
         "SLACK_API_URL": fake.base_url,
         "CALLS_JITSI_BASE_URL": "https://meet.example.org/",
+        "CALLS_HOME_REFRESH": "1",  # a change during a Home's publish waits at most a second
         **extra,
     }
 
@@ -169,6 +170,15 @@ class Database:
     def present(self, call_id: int) -> list[str]:
         return [p.slack_user_id for p in self.participants(call_id) if p.left_at is None]
 
+    def outbox(self) -> list[OutboxItem]:
+        with Session(self.engine) as session:
+            return list(session.scalars(select(OutboxItem).order_by(OutboxItem.id)))
+
+
+def settle(fake: FakeSlack, db: Database, timeout: float = 5.0) -> None:
+    """Wait until the outbox has brought Slack in step with everything recorded."""
+    fake.wait_for(lambda: not db.outbox(), timeout, message="an empty outbox")
+
 
 @dataclass
 class RunningApp:
@@ -183,6 +193,9 @@ class RunningApp:
         return [
             {k: v for k, v in args.items() if k != "team_id"} for args in self.fake.calls_to(method)
         ]
+
+    def settle(self, timeout: float = 5.0) -> None:
+        settle(self.fake, self.db, timeout)
 
     def start_call(self, text: str = "start Standup", *, user: str = ALICE, **kwargs) -> Call:
         """`/call start …`, waiting until the reply; returns the call as stored."""
@@ -250,6 +263,7 @@ def serve_app(
     finally:
         server.shutdown()
         server.server_close()
+        wsgi_app.close()
         engine.dispose()
 
 

@@ -71,9 +71,11 @@ def test_a_call_everyone_left_ends_after_the_grace_period(running_app, reconcile
     call = app.start_call("start Standup")
     app.command("join", user=BOB)
     app.command("leave", user=BOB)
+    app.settle()
     app.clock.advance(minutes=10)
     assert reconcile() == {}  # Alice is still in it
     app.command("leave", user=ALICE)
+    app.settle()
     app.clock.advance(minutes=4, seconds=59)
     assert reconcile() == {}
     app.clock.advance(seconds=2)
@@ -248,11 +250,15 @@ def test_participants_drift_is_repaired_to_match_the_database(running_app, recon
     app = running_app
     call = app.start_call("start Standup")
     app.command("join", user=BOB)
+    app.settle()
     slack = slack_client(app)
     slack.calls_participants_remove(id=call.slack_call_id, users=[{"slack_id": BOB}])
     slack.calls_participants_add(id=call.slack_call_id, users=[{"slack_id": CAROL}])
     assert reconcile() == {"repaired drift": 1}
+    app.settle()
     assert app.fake.calls[call.slack_call_id].users == [{"slack_id": ALICE}, {"slack_id": BOB}]
+    assert app.sent("calls.participants.add")[-1]["users"] == [{"slack_id": BOB}]
+    assert app.sent("calls.participants.remove")[-1]["users"] == [{"slack_id": CAROL}]
     assert reconcile() == {}  # nothing left to repair
 
 

@@ -9,14 +9,35 @@ from calls_app.models import CallState
 from tests.conftest import ALICE, BOB, GENERAL, reply_text
 
 
-def test_a_429_is_retried_after_retry_after(running_app):
+def test_a_429_on_a_persons_action_tells_them_and_holds_that_method_until_retry_after(
+    running_app,
+):
     app = running_app
-    app.fake.fail_next("calls.add", status=429, retry_after=1)
+    app.fake.fail_next("calls.add", status=429, retry_after=30)
+    reply = app.command("start Standup", user=ALICE)
+    assert "Slack is rate-limiting calls-app right now" in reply_text(reply)
+    assert [c.state for c in app.db.calls()] == [CallState.FAILED]
+    # Within its Retry-After the method isn't tried again: the person is told at once.
+    again = app.command("start Standup", user=BOB)
+    assert "Slack is rate-limiting calls-app right now" in reply_text(again)
+    assert [a.status for a in app.fake.attempts_to("calls.add")] == [429]
+    assert app.fake.calls == {}
+
+
+def test_a_429_on_background_work_waits_its_retry_after_without_holding_anyone_up(running_app):
+    app = running_app
+    app.fake.add_channel("C0RANDOM", name="random")
     call = app.start_call("start Standup")
-    attempts = app.fake.attempts_to("calls.add")
-    assert [a.status for a in attempts] == [429, 200]
-    assert call.state == CallState.ACTIVE
-    assert len(app.fake.calls) == 1
+    app.fake.fail_next("calls.participants.add", status=429, retry_after=1)
+    app.command("join", user=BOB)
+    app.fake.wait_for(lambda: app.fake.attempts_to("calls.participants.add"))
+    # Meanwhile other methods serve people as usual: a start in another channel goes through.
+    other = app.start_call("start Other", channel="C0RANDOM", channel_name="random")
+    assert other.state == CallState.ACTIVE
+    assert app.db.outbox()  # Bob's join waits for Slack's limit, recorded
+    app.settle(timeout=5)
+    assert [a.status for a in app.fake.attempts_to("calls.participants.add")] == [429, 200]
+    assert app.fake.calls[call.slack_call_id].users == [{"slack_id": ALICE}, {"slack_id": BOB}]
 
 
 def test_a_5xx_on_calls_end_is_retried(running_app):
@@ -33,6 +54,7 @@ def test_a_dropped_connection_on_participants_add_is_retried(running_app):
     call = app.start_call("start Standup")
     app.fake.fail_next("calls.participants.add", drop_connection=True)
     app.command("join", user=BOB)
+    app.settle()
     assert len(app.fake.attempts_to("calls.participants.add")) == 2
     assert app.db.present(call.id) == [ALICE, BOB]
     assert app.fake.calls[call.slack_call_id].users == [{"slack_id": ALICE}, {"slack_id": BOB}]

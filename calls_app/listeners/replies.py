@@ -10,9 +10,10 @@ from contextlib import contextmanager
 from slack_bolt import BoltContext
 
 from calls_app import blocks
-from calls_app.errors import CallsError, ChooseCall
+from calls_app.errors import Busy, CallsError, ChooseCall
 from calls_app.home import HomeService
 from calls_app.service import Actor, CallService
+from calls_app.work_queue import WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -64,22 +65,38 @@ def errors_told_to(reply: Reply) -> Iterator[None]:
     """Run a service call; tell the person any error, once, privately."""
     try:
         yield
-    except ChooseCall as choice:
-        say_privately(
-            reply,
-            blocks.call_picker(
-                question=choice.user_message,
-                verb=choice.verb,
-                calls=choice.calls,
-                title=choice.title,
-            ),
+    except Exception as error:
+        say_privately(reply, message_for(error))
+
+
+def outcome_of(action: Callable[[], blocks.Message | str]) -> blocks.Message | str:
+    """What to tell the person: the action's answer, or what went wrong."""
+    try:
+        return action()
+    except Exception as error:
+        return message_for(error)
+
+
+def message_for(error: Exception) -> blocks.Message | str:
+    if isinstance(error, ChooseCall):
+        return blocks.call_picker(
+            question=error.user_message, verb=error.verb, calls=error.calls, title=error.title
         )
-    except CallsError as error:
-        say_privately(reply, error.user_message)
-    except Exception:
-        error_id = uuid.uuid4().hex[:8]
-        log.exception("unexpected error %s", error_id)
-        say_privately(
-            reply,
-            f"Something went wrong on our side. Quote error id `{error_id}` if you report it.",
-        )
+    if isinstance(error, CallsError):
+        return error.user_message
+    error_id = uuid.uuid4().hex[:8]
+    log.error("unexpected error %s", error_id, exc_info=error)
+    return f"Something went wrong on our side. Quote error id `{error_id}` if you report it."
+
+
+def work_queue(context: BoltContext) -> WorkQueue:
+    return context["work"]
+
+
+def later(context: BoltContext, reply: Reply, job: Callable[[], None]) -> bool:
+    """Queue `job`; if the queue is full, tell the person (off this thread) and return False."""
+    queue = work_queue(context)
+    if queue.submit(job):
+        return True
+    queue.tell(lambda: say_privately(reply, Busy().user_message))
+    return False

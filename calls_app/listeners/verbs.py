@@ -6,6 +6,9 @@ from calls_app import blocks
 from calls_app.service import Actor, CallService, MessageRef
 from calls_app.text import escape_mrkdwn
 
+# Verbs that only write to the database: done before the ack, so nothing acknowledged is lost.
+RECORDED_BEFORE_ACK = frozenset({"join", "leave"})
+
 
 def act_on_call(
     verb: str,

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from slack_bolt import Ack, BoltContext, Respond
 
-from calls_app.errors import CallNotFound, UsageError
+from calls_app import blocks
+from calls_app.errors import Busy, CallNotFound, UsageError
 from calls_app.listeners.replies import (
+    Reply,
     actor_from,
     call_service,
     errors_told_to,
     home_service,
+    later,
+    message_for,
     reply_for,
     say_privately,
+    work_queue,
 )
-from calls_app.listeners.verbs import act_on_call
+from calls_app.listeners.verbs import RECORDED_BEFORE_ACK, act_on_call
 from calls_app.service import MessageRef
 
 PICKABLE_VERBS = ("end", "join", "leave", "rename")
@@ -42,21 +48,48 @@ def _button_handler(verb: str):
     def handle(
         ack: Ack, action: dict, body: dict, respond: Respond | None, context: BoltContext
     ) -> None:
-        ack()
-        with errors_told_to(reply_for(body, respond, context)):
-            reply = act_on_call(
+        reply, queue = reply_for(body, respond, context), work_queue(context)
+        if not queue.reserve():
+            ack()
+            queue.tell(lambda: say_privately(reply, Busy().user_message))
+            return
+        calls, actor = call_service(context), actor_from(context)
+
+        def act() -> blocks.Message | str:
+            return act_on_call(
                 verb,
-                call_service(context),
-                actor_from(context),
+                calls.before_ack() if verb in RECORDED_BEFORE_ACK else calls,
+                actor,
                 call_id=_button_call_id(action),
                 pressed_on=_pressed_on(body),
             )
-            if respond is not None and body.get("response_url"):
-                say_privately(respond, reply)
-            # From Home, the re-published Home tab is the answer.
+
+        if verb in RECORDED_BEFORE_ACK:
+            outcome = _attempt(act)
+            ack()
+            queue.run_reserved(lambda: _answer(body, reply, outcome))
+            return
+        ack()
+        queue.run_reserved(lambda: _answer(body, reply, _attempt(act)))
 
     handle.__name__ = f"handle_{verb}"
     return handle
+
+
+def _attempt(act: Callable[[], blocks.Message | str]) -> tuple[blocks.Message | str, bool]:
+    """What to tell the person, and whether it is a problem."""
+    try:
+        return act(), False
+    except Exception as error:
+        return message_for(error), True
+
+
+def _answer(body: dict, reply: Reply, outcome: tuple[blocks.Message | str, bool]) -> None:
+    """A reply under the message pressed. From Home, the re-published Home is the answer, with
+    a problem shown on top."""
+    message, problem = outcome
+    if body.get("response_url") or problem:
+        say_privately(reply, message)
 
 
 handle_join = _button_handler("join")
@@ -67,27 +100,32 @@ handle_end = _button_handler("end")
 def handle_rename(
     ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext
 ) -> None:
+    calls, actor = call_service(context), actor_from(context)
+
+    def open_modal() -> None:
+        with errors_told_to(respond):
+            calls.open_rename_modal(
+                actor,
+                call_id=_button_call_id(action),
+                trigger_id=body["trigger_id"],
+                response_url=body.get("response_url"),
+                pressed_on=_pressed_on(body),
+            )
+
     ack()
-    with errors_told_to(respond):
-        call_service(context).open_rename_modal(
-            actor_from(context),
-            call_id=_button_call_id(action),
-            trigger_id=body["trigger_id"],
-            response_url=body.get("response_url"),
-            pressed_on=_pressed_on(body),
-        )
+    later(context, respond, open_modal)
 
 
 def handle_pick(ack: Ack, action: dict, respond: Respond, context: BoltContext) -> None:
+    calls, actor = call_service(context), actor_from(context)
+
+    def act() -> None:
+        with errors_told_to(respond):
+            verb, call_id, title = _picked(action)
+            say_privately(respond, act_on_call(verb, calls, actor, call_id=call_id, title=title))
+
     ack()
-    with errors_told_to(respond):
-        verb, call_id, title = _picked(action)
-        say_privately(
-            respond,
-            act_on_call(
-                verb, call_service(context), actor_from(context), call_id=call_id, title=title
-            ),
-        )
+    later(context, respond, act)
 
 
 def _picked(action: dict) -> tuple[str, int, str | None]:
@@ -107,9 +145,13 @@ def acknowledge_link(ack: Ack) -> None:
 
 
 def handle_home_start(ack: Ack, body: dict, context: BoltContext) -> None:
+    actor, home, reply = actor_from(context), home_service(context), reply_for(body, None, context)
+
+    def open_modal() -> None:
+        with errors_told_to(reply):
+            home.open_start_modal(
+                team_id=actor.team_id, user_id=actor.user_id, trigger_id=body["trigger_id"]
+            )
+
     ack()
-    actor = actor_from(context)
-    with errors_told_to(reply_for(body, None, context)):
-        home_service(context).open_start_modal(
-            team_id=actor.team_id, user_id=actor.user_id, trigger_id=body["trigger_id"]
-        )
+    later(context, reply, open_modal)

@@ -1,13 +1,23 @@
-"""`/call <verb> …`: parse, acknowledge at once, then do the work and reply privately."""
+"""`/call <verb> …`: parse, acknowledge at once, then do the work and reply privately.
+
+Join and Leave are recorded before the ack (a press acknowledged is a press kept); every other
+verb runs on the work queue after it.
+"""
 
 from __future__ import annotations
 
 from slack_bolt import Ack, BoltContext, Respond
 
 from calls_app import blocks, command_text
-from calls_app.errors import UsageError
-from calls_app.listeners.replies import actor_from, call_service, errors_told_to, say_privately
-from calls_app.listeners.verbs import act_on_call
+from calls_app.errors import Busy, UsageError
+from calls_app.listeners.replies import (
+    actor_from,
+    call_service,
+    outcome_of,
+    say_privately,
+    work_queue,
+)
+from calls_app.listeners.verbs import RECORDED_BEFORE_ACK, act_on_call
 from calls_app.service import Actor, CallService, default_title
 
 
@@ -20,9 +30,19 @@ def handle_call_command(ack: Ack, command: dict, respond: Respond, context: Bolt
     if parsed.verb == "help":
         ack(text=blocks.usage_text(), response_type="ephemeral")
         return
+    calls, actor, queue = call_service(context), actor_from(context), work_queue(context)
+    if not queue.reserve():
+        ack(text=Busy().user_message, response_type="ephemeral")
+        return
+    if parsed.verb in RECORDED_BEFORE_ACK:
+        reply = outcome_of(lambda: run(parsed, calls, actor, command))
+        ack()
+        queue.run_reserved(lambda: say_privately(respond, reply))
+        return
     ack()  # within Slack's 3 seconds, before any Web API call
-    with errors_told_to(respond):
-        say_privately(respond, run(parsed, call_service(context), actor_from(context), command))
+    queue.run_reserved(
+        lambda: say_privately(respond, outcome_of(lambda: run(parsed, calls, actor, command)))
+    )
 
 
 def run(

@@ -7,7 +7,7 @@ import logging
 from slack_bolt import BoltContext
 
 from calls_app.errors import SlackFailure
-from calls_app.listeners.replies import actor_from, home_service
+from calls_app.listeners.replies import actor_from, home_service, work_queue
 
 log = logging.getLogger(__name__)
 
@@ -15,8 +15,13 @@ log = logging.getLogger(__name__)
 def handle_app_home_opened(event: dict, context: BoltContext) -> None:
     if event.get("tab") != "home":
         return
-    actor = actor_from(context)
-    try:
-        home_service(context).opened(team_id=actor.team_id, user_id=actor.user_id)
-    except SlackFailure:
-        log.warning("Home of %s could not be published", actor.user_id)
+    actor, home = actor_from(context), home_service(context)
+
+    def publish() -> None:
+        try:
+            home.opened(team_id=actor.team_id, user_id=actor.user_id)
+        except SlackFailure:
+            log.warning("Home of %s could not be published", actor.user_id)
+
+    if not work_queue(context).submit(publish):
+        log.warning("busy: Home of %s not published", actor.user_id)

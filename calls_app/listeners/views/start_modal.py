@@ -6,8 +6,14 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext
 
 from calls_app import blocks
-from calls_app.errors import CannotPostInChannel, NotInChannel, SlackFailure, UsageError
-from calls_app.listeners.replies import actor_from, call_service, errors_told_to, home_service
+from calls_app.errors import Busy, CannotPostInChannel, NotInChannel, SlackFailure, UsageError
+from calls_app.listeners.replies import (
+    actor_from,
+    call_service,
+    errors_told_to,
+    home_service,
+    work_queue,
+)
 from calls_app.service import default_title
 from calls_app.text import escape_mrkdwn
 
@@ -50,26 +56,33 @@ def handle_start_submission(ack: Ack, view: dict, context: BoltContext) -> None:
     except SlackFailure as failure:
         ack(response_action="errors", errors={blocks.BlockId.CHANNEL: failure.user_message})
         return
-    ack(
-        response_action="update",
-        view=blocks.modal_message("Start a call", "Starting your call…"),
-    )
+    queue = work_queue(context)
+    if not queue.reserve():
+        ack(response_action="errors", errors={blocks.BlockId.CHANNEL: Busy().user_message})
+        return
     home = home_service(context)
 
     def show_problem(*, text: str, **_message: object) -> None:
         home.show_modal(view_id=view["id"], view=blocks.modal_message("Call not started", text))
 
-    with errors_told_to(show_problem):
-        started = calls.start(
-            actor,
-            channel_id=channel_id,
-            title=title or default_title(channel_name),
-            invitees=invitees,
-        )
-        home.show_modal(
-            view_id=view["id"],
-            view=blocks.modal_message(
-                "Call started",
-                f"*{escape_mrkdwn(started.call.title)}* is live in <#{channel_id}>.",
-            ),
-        )
+    def start() -> None:
+        with errors_told_to(show_problem):
+            started = calls.start(
+                actor,
+                channel_id=channel_id,
+                title=title or default_title(channel_name),
+                invitees=invitees,
+            )
+            home.show_modal(
+                view_id=view["id"],
+                view=blocks.modal_message(
+                    "Call started",
+                    f"*{escape_mrkdwn(started.call.title)}* is live in <#{channel_id}>.",
+                ),
+            )
+
+    ack(
+        response_action="update",
+        view=blocks.modal_message("Start a call", "Starting your call…"),
+    )
+    queue.run_reserved(start)

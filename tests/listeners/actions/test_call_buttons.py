@@ -14,6 +14,7 @@ def test_join_button_registers_the_person(running_app):
     assert reply["response_type"] == "ephemeral"
     assert reply["replace_original"] is False  # the call message stays
     assert app.db.present(call.id) == [ALICE, BOB]
+    app.settle()
     assert app.fake.calls[call.slack_call_id].users == [{"slack_id": ALICE}, {"slack_id": BOB}]
 
 

@@ -111,12 +111,16 @@ def test_home_is_republished_for_people_who_opened_it_when_their_call_changes(ru
     app = running_app
     home_of(app, ALICE)  # Alice has Home open; Carol never opened hers
     call = app.start_call("start Standup")
+    app.settle()
     assert "1 in the call" in texts(app.fake.home_views[ALICE])
     app.command("join", user=BOB)
+    app.settle()
     assert "2 in the call" in texts(app.fake.home_views[ALICE])
     app.command("rename Retro", user=ALICE)
+    app.settle()
     assert "*Retro*" in texts(app.fake.home_views[ALICE])
     app.command("end", user=ALICE)
+    app.settle()
     assert "lasted" in texts(app.fake.home_views[ALICE])
     assert set(app.fake.home_views) == {ALICE}
     assert call.id
@@ -127,6 +131,7 @@ def test_the_common_path_publishes_no_home_nobody_opened(running_app):
     app.start_call("start Standup")
     app.command("join", user=BOB)
     app.command("end", user=ALICE)
+    app.settle()
     assert app.fake.attempts_to("views.publish") == []
 
 

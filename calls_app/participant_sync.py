@@ -1,0 +1,58 @@
+"""Bringing Slack's list of who is in a call in step with ours, many people per request.
+
+A Join or Leave is recorded at once and acknowledged; Slack hears of it here, from the outbox,
+with everyone who joined (or left) since the last sync in one `calls.participants.add` (or
+`.remove`). Each participant row says whether Slack lists that person (`in_slack`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from calls_app.errors import SlackFailure
+from calls_app.models import CallState
+from calls_app.slack_gateway import SlackGateway
+from calls_app.store import CallStore
+
+log = logging.getLogger(__name__)
+
+# People per request: a few requests carry a thousand-person all-hands within Slack's tiers.
+BATCH = 200
+
+
+class ParticipantSync:
+    def __init__(self, *, store: CallStore, slack: SlackGateway) -> None:
+        self._store = store
+        self._slack = slack
+
+    def run(self, *, team_id: str, call_id: int) -> bool:
+        """One add and one remove at most; True if more people are still out of step."""
+        call = self._store.get(team_id=team_id, call_id=call_id)
+        if call is None or call.state != CallState.ACTIVE or call.slack_call_id is None:
+            return False  # an ended call's list is closed; an ending one's ends with it
+        joined, left = self._store.out_of_step(call.id, limit=BATCH + 1)
+        more = len(joined) + len(left) > BATCH
+        joined, left = joined[:BATCH], left[: BATCH - min(len(joined), BATCH)]
+        try:
+            if joined:
+                self._slack.add_participants(call.slack_call_id, joined)
+                self._store.set_in_slack(call.id, joined, listed=True)
+            if left:
+                self._slack.remove_participants(call.slack_call_id, left)
+                self._store.set_in_slack(call.id, left, listed=False)
+        except SlackFailure as failure:
+            if failure.error == "inactive_call":
+                return False  # Slack ended it: the reconciler's drift check follows
+            if failure.error != "bad_users":
+                raise
+            # Slack lists someone we thought it didn't (a crash between its answer and our
+            # record): learn its list, then try again with what is really missing.
+            info = self._slack.call_info(call.slack_call_id)
+            listed = {person.slack_id for person in info.users if person.slack_id}
+            self._store.match_slack(call.id, sorted(listed))
+            if joined and not listed.intersection(joined):
+                # Not a list out of step: Slack won't take these people. Stop asking.
+                log.warning("call %s: Slack refused to list %d people", call.id, len(joined))
+                self._store.set_in_slack(call.id, joined, listed=True)
+            return True
+        return more
