@@ -14,6 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -82,6 +83,9 @@ class Call(Base):
     message_outdated: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Who may finish a transitional state: a crashed holder's lease runs out and another takes over.
     lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The reconciler's failures on this call in a row; it waits until reconcile_after to retry.
+    reconcile_failures: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    reconcile_after: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     participants: Mapped[list[Participant]] = relationship(
         back_populates="call", cascade="all, delete-orphan", passive_deletes=True

@@ -12,15 +12,15 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import Engine, text
 
 from calls_app.clock import Clock
-from calls_app.errors import CallsError
+from calls_app.errors import CallsError, SlackFailure
 from calls_app.models import Call, EndReason
-from calls_app.rate_limits import CHECKS_SHARE
+from calls_app.rate_limits import BACKGROUND_SHARE, CHECKS_SHARE
 from calls_app.service import CallService
 from calls_app.store import CallStore
 from calls_app.wiring import ServiceFactory, TokenUnreadable, WorkspaceClients
@@ -30,6 +30,13 @@ log = logging.getLogger(__name__)
 # Calls per rule per pass: a backlog is worked off over several passes, and the drift check's
 # calls.info stays within Slack's Tier 3 (about 50 a minute) at the default interval.
 PASS_LIMIT = 40
+# Slack refuses the workspace's token: nothing more can be done there, for any of its calls.
+TOKEN_REFUSED = frozenset(
+    {"invalid_auth", "token_revoked", "account_inactive", "team_access_not_granted"}
+)
+# A call the reconciler failed on waits before the next try: 1 min, doubling up to an hour.
+FIRST_BACKOFF = timedelta(minutes=1)
+LONGEST_BACKOFF = timedelta(hours=1)
 _ADVISORY_LOCK_KEY = 0x63616C6C  # "call"
 
 
@@ -62,6 +69,20 @@ class PassLock:
             self._local.release()
 
 
+def backoff(failures: int) -> timedelta:
+    """How long a call waits after the reconciler failed on it `failures` times in a row."""
+    return min(FIRST_BACKOFF * 2 ** min(failures - 1, 16), LONGEST_BACKOFF)
+
+
+@dataclass
+class _Pass:
+    """What a pass did, and what it leaves alone from now on."""
+
+    done: Counter[str] = field(default_factory=Counter)
+    skipped_teams: set[str] = field(default_factory=set)  # closed, or token unreadable
+    failed_calls: set[int] = field(default_factory=set)  # backed off: no other rule retries them
+
+
 @dataclass
 class Reconciler:
     store: CallStore
@@ -74,7 +95,8 @@ class Reconciler:
 
     def run_once(self) -> Counter[str]:
         """One pass over every rule; returns what it did, by rule."""
-        done: Counter[str] = Counter()
+        this_pass = _Pass()
+        done = this_pass.done
         with self.lock.held() as mine:
             if not mine:
                 done["skipped: another instance is reconciling"] += 1
@@ -90,17 +112,19 @@ class Reconciler:
             for call in found.stuck_starting:
                 if self.store.abandon_start(call.id, now=now):
                     done["abandoned starts"] += 1
-            self._each(found.unposted, "posted messages", done, CallService.post_pending_message)
+            self._each(
+                found.unposted, "posted messages", this_pass, CallService.post_pending_message
+            )
             self._each(
                 found.interrupted_ends,
                 "finished ends",
-                done,
+                this_pass,
                 lambda service, call: service.end_automatically(call, EndReason.PERSON),
             )
             self._each(
                 found.overlong,
                 "ended over the time limit",
-                done,
+                this_pass,
                 lambda service, call: service.end_automatically(call, EndReason.MAX_DURATION),
             )
             overlong = {c.id for c in found.overlong}
@@ -109,7 +133,7 @@ class Reconciler:
             self._each(
                 empty,
                 "ended when empty",
-                done,
+                this_pass,
                 lambda service, call: service.end_automatically(call, EndReason.EMPTY),
             )
             # Calls this pass ended already are done with: no invitations, no stale redraw.
@@ -117,46 +141,90 @@ class Reconciler:
             self._each(
                 [c for c in found.uninvited if c.id not in handled],
                 "sent invitations",
-                done,
+                this_pass,
                 CallService.send_invitations,
             )
             self._each(
                 [c for c in found.outdated_messages if c.id not in handled],
                 "refreshed messages",
-                done,
+                this_pass,
                 CallService.refresh_message,
             )
             self._each(
                 [c for c in found.live if c.id not in handled],
                 "repaired drift",
-                done,
+                this_pass,
                 _repair_drift,
             )
         return done
 
-    def _each(self, calls: list[Call], what: str, done: Counter[str], act) -> None:
+    def _each(self, calls: list[Call], what: str, this_pass: _Pass, act) -> None:
         for call in calls:
+            if call.team_id in this_pass.skipped_teams or call.id in this_pass.failed_calls:
+                continue
             try:
                 client = self.clients.for_team(
                     team_id=call.team_id, enterprise_id=call.enterprise_id
                 )
             except TokenUnreadable:
                 log.error("reconciler: workspace %s's token can't be read; skipped", call.team_id)
+                this_pass.skipped_teams.add(call.team_id)
                 continue
             if client is None:
                 # No install left (its uninstall event never came): nothing to tell Slack.
-                done["closed: workspace gone"] += self.store.close_live_calls(
-                    team_id=call.team_id, at=self.clock(), reason=EndReason.UNINSTALLED
-                )
+                this_pass.done["closed: workspace gone"] += self._close_team(call, this_pass)
                 continue
             try:
-                service = self.services.call_service(
-                    client, team_id=call.team_id, share=CHECKS_SHARE
-                )
+                # Drift checks are the reconciler's bulk: they get the smallest share of a tier.
+                share = CHECKS_SHARE if act is _repair_drift else BACKGROUND_SHARE
+                service = self.services.call_service(client, team_id=call.team_id, share=share)
                 if act(service, call):
-                    done[what] += 1
-            except CallsError as error:
-                log.warning("reconciler: call %s (%s): %s", call.id, what, error)
+                    this_pass.done[what] += 1
+            except SlackFailure as failure:
+                if failure.retry_after is not None:
+                    # Not the call's fault: people's actions come first; it waits its turn.
+                    log.info("reconciler: call %s (%s) waits for Slack's rate limit", call.id, what)
+                elif failure.error in TOKEN_REFUSED:
+                    # Uninstalled in all but name: Slack can't be told, so close them here alone.
+                    log.warning(
+                        "reconciler: Slack refused workspace %s's token (%s); its calls are closed",
+                        call.team_id,
+                        failure.error,
+                    )
+                    this_pass.done["closed: token refused"] += self._close_team(call, this_pass)
+                else:
+                    self._back_off(call, what, failure, this_pass)
+            except Exception as error:  # one call's fault, whatever it is, mustn't stop the rest
+                self._back_off(call, what, error, this_pass)
+            else:
+                if call.reconcile_failures:
+                    self.store.clear_backoff(call.id)
+
+    def _close_team(self, call: Call, this_pass: _Pass) -> int:
+        """Close the workspace's live calls in our records; the rest of the pass skips it."""
+        this_pass.skipped_teams.add(call.team_id)
+        return self.store.close_live_calls(
+            team_id=call.team_id, at=self.clock(), reason=EndReason.UNINSTALLED
+        )
+
+    def _back_off(self, call: Call, what: str, error: Exception, this_pass: _Pass) -> None:
+        """Leave a call that failed alone for a while, longer after each failure in a row, so
+        it doesn't take a pass's turn from calls that can be helped."""
+        failures = call.reconcile_failures + 1
+        wait = backoff(failures)
+        if isinstance(error, CallsError):
+            log.warning(
+                "reconciler: call %s (%s): %s; failure %d, next try in %s",
+                call.id,
+                what,
+                error,
+                failures,
+                wait,
+            )
+        else:
+            log.exception("reconciler: call %s (%s) failed; next try in %s", call.id, what, wait)
+        this_pass.failed_calls.add(call.id)
+        self.store.back_off(call.id, failures=failures, until=self.clock() + wait)
 
 
 def _repair_drift(service: CallService, call: Call) -> bool:

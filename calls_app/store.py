@@ -584,7 +584,10 @@ class CallStore:
         invite_grace: timedelta,
         limit: int,
     ) -> ReconcileCandidates:
-        """Calls that need the app to act by itself, each list oldest first and LIMITed."""
+        """Calls that need the app to act by itself, each list LIMITed and taken in turns
+        across workspaces: every workspace's oldest, then every workspace's second oldest, and
+        so on, so no workspace's backlog keeps another's calls waiting. Calls the reconciler
+        is backing off from (reconcile_after still ahead) are left out."""
         lease_over = and_(calls.c.lease_expires_at.is_not(None), calls.c.lease_expires_at < now)
         last_left = (
             select(func.max(participants.c.left_at))
@@ -593,10 +596,19 @@ class CallStore:
         )
         active = calls.c.state == CallState.ACTIVE
         shown = calls.c.message_ts.is_not(None)
+        due = or_(calls.c.reconcile_after.is_(None), calls.c.reconcile_after <= now)
         with self._reading() as db:
 
-            def calls_where(*conditions: Any, order: Any = calls.c.started_at) -> list[Call]:
-                query = select(calls).where(*conditions).order_by(order).limit(limit)
+            def calls_where(*conditions: Any, sample: bool = False) -> list[Call]:
+                order = (func.random(),) if sample else (calls.c.started_at, calls.c.id)
+                turn = func.row_number().over(partition_by=calls.c.team_id, order_by=order)
+                ranked = select(calls, turn.label("turn")).where(due, *conditions).subquery()
+                then = func.random() if sample else ranked.c.started_at
+                query = (
+                    select(*(ranked.c[column.key] for column in calls.c))
+                    .order_by(ranked.c.turn, then, ranked.c.id)
+                    .limit(limit)
+                )
                 return _calls_of(db.execute(query, {"now": now}))  # :now of pending invitations
 
             return ReconcileCandidates(
@@ -621,8 +633,30 @@ class CallStore:
                     _state_is(CallState.ACTIVE, CallState.ENDED),
                 ),
                 # A sample, not the oldest: every live call gets checked over a few passes.
-                live=calls_where(active, shown, order=func.random()),
+                live=calls_where(active, shown, sample=True),
             )
+
+    _BACK_OFF = (
+        update(calls)
+        .where(calls.c.id == bindparam("call"))
+        .values(reconcile_failures=bindparam("failures"), reconcile_after=_moment("after"))
+    )
+
+    def back_off(self, call_id: int, *, failures: int, until: datetime) -> None:
+        """The reconciler failed on this call `failures` times in a row: leave it until then."""
+        with self._writing_one() as db:
+            db.execute(self._BACK_OFF, {"call": call_id, "failures": failures, "after": until})
+
+    _CLEAR_BACKOFF = (
+        update(calls)
+        .where(calls.c.id == bindparam("call"))
+        .values(reconcile_failures=0, reconcile_after=None)
+    )
+
+    def clear_backoff(self, call_id: int) -> None:
+        """The reconciler's action on this call succeeded: its next failure waits the least."""
+        with self._writing_one() as db:
+            db.execute(self._CLEAR_BACKOFF, {"call": call_id})
 
     _ABANDON_START = (
         update(calls)

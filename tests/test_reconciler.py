@@ -7,6 +7,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,8 +19,22 @@ from calls_app import blocks
 from calls_app.bolt_app import build_parts, build_reconciler
 from calls_app.config import load_settings
 from calls_app.models import CallState, EndReason
+from calls_app.reconciler import PASS_LIMIT, backoff
 from calls_app.store import CallStore, NewCall
-from tests.conftest import ALICE, BOB, CAROL, GENERAL, app_env, reply_text
+from tests.conftest import ALICE, BOB, CAROL, GENERAL, RunningApp, app_env, reply_text, serve_app
+from tests.fake_slack import FakeSlack
+from tests.test_oauth import (
+    BOB_B,
+    CHANNEL_B,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    TEAM_A,
+    TEAM_B,
+    TOKEN_A,
+    TOKEN_B,
+    install,
+    oauth_env,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 LEASE = timedelta(seconds=60)
@@ -446,3 +462,225 @@ def test_an_invitation_slack_refuses_is_recorded_and_not_retried(running_app, re
     app.clock.advance(seconds=61)
     assert reconcile() == {}
     assert build_store(app).unsent_invitations(call.id) == []
+
+
+# -- fairness between workspaces ------------------------------------------------------------
+
+
+@pytest.fixture
+def two_workspaces(database_url, clock) -> Iterator[RunningApp]:
+    """The app installed by OAuth in workspaces A and B, each with its own token."""
+    fake = FakeSlack(client_id=CLIENT_ID, client_secret=CLIENT_SECRET).start()
+    for team, token in ((TEAM_A, TOKEN_A), (TEAM_B, TOKEN_B)):
+        fake.add_team(team, bot_token="xoxb-unused-" + team)
+        fake.set_oauth_code(f"code-{team}", team_id=team, bot_token=token)
+    fake.add_user(ALICE, team_id=TEAM_A)
+    fake.add_channel(GENERAL, name="general", team_id=TEAM_A)
+    fake.add_user(BOB_B, team_id=TEAM_B)
+    fake.add_channel(CHANNEL_B, name="random", team_id=TEAM_B)
+    try:
+        with serve_app(fake, database_url, clock, oauth_env(fake, database_url)) as app:
+            install(app, TEAM_A)
+            install(app, TEAM_B)
+            yield app
+    finally:
+        fake.stop()
+
+
+def reconcile_workspaces(app: RunningApp, database_url):
+    """Each pass as a fresh process would make it (a minute apart: Slack's windows are new)."""
+    settings = load_settings(oauth_env(app.fake, database_url))
+
+    def one_pass() -> Counter[str]:
+        return build_reconciler(build_parts(settings, app.db.engine, clock=app.clock)).run_once()
+
+    return one_pass
+
+
+def backlog_in_a_then_a_call_in_b(app: RunningApp):
+    """More calls in A than a pass takes, then one in B; all of them past the time limit."""
+    a_calls = [
+        app.start_call(f"start A{n}", user=ALICE, team_id=TEAM_A) for n in range(PASS_LIMIT + 1)
+    ]
+    app.clock.advance(seconds=1)
+    b_call = app.start_call("start Beta", user=BOB_B, team_id=TEAM_B, channel=CHANNEL_B)
+    app.clock.advance(hours=12, seconds=2)
+    return a_calls, b_call
+
+
+def test_a_workspace_whose_token_slack_refuses_does_not_hold_up_another(
+    two_workspaces, database_url
+):
+    app = two_workspaces
+    a_calls, b_call = backlog_in_a_then_a_call_in_b(app)
+    app.fake.revoke_token(TOKEN_A)
+    reconcile = reconcile_workspaces(app, database_url)
+    before = len(app.fake.requests)
+    assert reconcile() == {
+        "closed: token refused": len(a_calls),
+        "ended over the time limit": 1,
+    }
+    this_pass = app.fake.requests[before:]
+    # One refusal tells enough: nothing more is asked with A's token.
+    (refused,) = [r for r in this_pass if r.token == TOKEN_A]
+    assert (refused.method, refused.response["error"]) == ("calls.end", "token_revoked")
+    (ended,) = [r for r in this_pass if r.method == "calls.end" and r.token == TOKEN_B]
+    assert (ended.args["id"], ended.status) == (b_call.slack_call_id, 200)
+    assert app.fake.calls[b_call.slack_call_id].ended
+    stored = app.db.call(b_call.id)
+    assert (stored.state, stored.end_reason) == (CallState.ENDED, EndReason.MAX_DURATION)
+    for call in a_calls:
+        stored = app.db.call(call.id)
+        assert (stored.state, stored.end_reason, stored.ended_at) == (
+            CallState.ENDED,
+            EndReason.UNINSTALLED,
+            app.clock(),
+        )
+        assert app.db.present(call.id) == []
+    assert not any(app.fake.calls[c.slack_call_id].ended for c in a_calls)  # Slack wasn't told
+    assert reconcile() == {}
+    assert [r for r in app.fake.requests[before:] if r.token == TOKEN_A] == [refused]
+
+
+def test_one_workspaces_backlog_does_not_hold_up_anothers_calls(two_workspaces, database_url):
+    app = two_workspaces
+    a_calls, b_call = backlog_in_a_then_a_call_in_b(app)
+    reconcile = reconcile_workspaces(app, database_url)
+    assert reconcile() == {"ended over the time limit": PASS_LIMIT}
+    assert app.db.call(b_call.id).state == CallState.ENDED  # B's turn came in the first pass
+    a_states = [app.db.call(c.id).state for c in a_calls]
+    assert a_states.count(CallState.ENDED) == PASS_LIMIT - 1
+    assert a_states[: PASS_LIMIT - 1] == [CallState.ENDED] * (PASS_LIMIT - 1)  # oldest first
+    assert reconcile() == {"ended over the time limit": 2}
+    assert all(app.db.call(c.id).state == CallState.ENDED for c in a_calls)
+
+
+# -- calls the reconciler keeps failing on --------------------------------------------------
+
+
+def test_a_call_whose_end_keeps_failing_waits_longer_after_each_failure(running_app, reconcile):
+    app = running_app
+    call = app.start_call("start Forgotten")
+    app.clock.advance(hours=12, seconds=1)
+    app.fake.fail_next("calls.end", error="internal_error")
+    before = len(app.fake.requests)
+    assert reconcile() == {}
+    assert [r.method for r in app.fake.requests[before:]] == ["calls.end"]
+    stored = app.db.call(call.id)
+    assert (stored.state, stored.reconcile_failures, stored.reconcile_after) == (
+        CallState.ACTIVE,
+        1,
+        app.clock() + timedelta(minutes=1),
+    )
+    app.clock.advance(seconds=59)
+    before = len(app.fake.requests)
+    assert reconcile() == {}
+    assert app.fake.requests[before:] == []  # not tried again, nor checked for drift
+    app.clock.advance(seconds=1)
+    app.fake.fail_next("calls.end", error="internal_error")
+    assert reconcile() == {}
+    assert len(app.fake.attempts_to("calls.end")) == 2
+    stored = app.db.call(call.id)
+    assert (stored.state, stored.reconcile_failures, stored.reconcile_after) == (
+        CallState.ACTIVE,
+        2,
+        app.clock() + timedelta(minutes=2),
+    )
+    app.clock.advance(minutes=1, seconds=59)
+    assert reconcile() == {}
+    assert len(app.fake.attempts_to("calls.end")) == 2
+    app.clock.advance(seconds=1)
+    assert reconcile() == {"ended over the time limit": 1}
+    (ended,) = app.sent("calls.end")
+    assert ended["id"] == call.slack_call_id
+    stored = app.db.call(call.id)
+    assert (stored.state, stored.end_reason) == (CallState.ENDED, EndReason.MAX_DURATION)
+    assert (stored.reconcile_failures, stored.reconcile_after) == (0, None)
+
+
+def test_a_call_checked_after_its_backoff_starts_afresh(running_app, reconcile):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.fake.fail_next("calls.info", error="internal_error")
+    assert reconcile() == {}
+    assert app.db.call(call.id).reconcile_failures == 1
+    assert reconcile() == {}
+    assert len(app.fake.attempts_to("calls.info")) == 1
+    app.clock.advance(minutes=1)
+    assert reconcile() == {}
+    assert len(app.fake.attempts_to("calls.info")) == 2
+    stored = app.db.call(call.id)
+    assert (stored.state, stored.reconcile_failures, stored.reconcile_after) == (
+        CallState.ACTIVE,
+        0,
+        None,
+    )
+    assert reconcile() == {}  # checked again at once: no backoff left over
+    assert len(app.fake.attempts_to("calls.info")) == 3
+
+
+def test_backoff_doubles_from_a_minute_up_to_an_hour():
+    assert [backoff(n) for n in range(1, 10)] == [
+        timedelta(minutes=m) for m in (1, 2, 4, 8, 16, 32, 60, 60, 60)
+    ]
+    assert backoff(10_000) == timedelta(hours=1)
+
+
+def test_a_call_that_failed_is_left_alone_for_the_rest_of_the_pass(running_app, reconcile):
+    app = running_app
+    call = app.start_call("start Standup")
+    app.fake.fail_next("chat.update", error="internal_error")
+    app.command("rename Planning", user=ALICE)
+    assert app.db.call(call.id).message_outdated  # the rename's redraw failed
+    app.fake.fail_next("chat.update", error="ratelimited")
+    before = len(app.fake.requests)
+    assert reconcile() == {}
+    # The redraw failed: no drift check of the same call in the same pass.
+    assert [r.method for r in app.fake.requests[before:]] == ["chat.update"]
+    stored = app.db.call(call.id)
+    assert (stored.message_outdated, stored.reconcile_failures) == (True, 1)
+    app.clock.advance(minutes=1)
+    assert reconcile() == {"refreshed messages": 1}
+    assert "Planning" in app.fake.messages[0].text
+    assert app.db.call(call.id).reconcile_failures == 0
+
+
+@pytest.mark.parametrize(
+    "error", ["invalid_auth", "token_revoked", "account_inactive", "team_access_not_granted"]
+)
+def test_a_token_slack_refuses_closes_the_workspaces_calls_here(running_app, reconcile, error):
+    app = running_app
+    first = app.start_call("start One")
+    app.command("join", user=BOB)
+    second = app.start_call("start Two", user=CAROL)
+    app.fake.revoke_token(app.fake.bot_token, error=error)
+    app.clock.advance(seconds=30)
+    before = len(app.fake.requests)
+    assert reconcile() == {"closed: token refused": 2}
+    # The first refusal (a drift check) is the only request: the rest of the workspace waits.
+    (refused,) = app.fake.requests[before:]
+    assert (refused.method, refused.response["error"]) == ("calls.info", error)
+    for call in (first, second):
+        stored = app.db.call(call.id)
+        assert (stored.state, stored.end_reason, stored.ended_at, stored.ended_by) == (
+            CallState.ENDED,
+            EndReason.UNINSTALLED,
+            app.clock(),
+            None,
+        )
+        assert app.db.present(call.id) == []
+        assert not app.fake.calls[call.slack_call_id].ended  # Slack can't be told
+    assert [p.left_at for p in app.db.participants(first.id)] == [app.clock(), app.clock()]
+    assert reconcile() == {}
+    assert len(app.fake.requests) == before + 1
+
+
+def test_an_error_that_is_not_the_tokens_closes_nothing(running_app, reconcile):
+    app = running_app
+    first = app.start_call("start One")
+    second = app.start_call("start Two", user=CAROL)
+    app.fake.fail_next("calls.info", error="internal_error")
+    assert reconcile() == {}
+    assert len(app.fake.attempts_to("calls.info")) == 2  # the other call is still checked
+    assert [app.db.call(c.id).state for c in (first, second)] == [CallState.ACTIVE] * 2
+    assert sorted(app.db.call(c.id).reconcile_failures for c in (first, second)) == [0, 1]
