@@ -92,13 +92,16 @@ def build_bolt_app(parts: AppParts) -> App:
 
     @app.middleware
     def attach_services(context: BoltContext, body: dict, next) -> None:  # noqa: A002 (Bolt's name)
-        context["workspace_id"] = context.team_id
-        if context.team_id is None and context.is_enterprise_install and body.get("team_id"):
-            # An org-wide install's event names its workspace only in the envelope (Bolt reads
-            # the authorization's, which is none); calls and Homes each belong to a workspace.
-            # (context.team_id stays None: an uninstall of such an install is the org's.)
-            context["workspace_id"] = body["team_id"]
-            context.client.default_params["team_id"] = body["team_id"]
+        workspace = context.team_id
+        if context.is_enterprise_install and workspace in (None, context.enterprise_id):
+            # Bolt's team for an org-wide install is none for an event (its authorization names
+            # no workspace) and the org for a view's action (view.app_installed_team_id); calls
+            # and Homes belong to a workspace, and the org's token must name it. (context.team_id
+            # stays Bolt's: an uninstall of such an install is the org's.)
+            workspace = _workspace_named_in(body)
+            if workspace:
+                context.client.default_params["team_id"] = workspace
+        context["workspace_id"] = workspace
         calls = services.call_service(context.client)
         context["calls"], context["home"] = calls, calls.homes
         next()
@@ -108,6 +111,17 @@ def build_bolt_app(parts: AppParts) -> App:
         uninstalls=Uninstalls(store=services.store, installs=parts.installs, clock=services.clock),
     )
     return app
+
+
+def _workspace_named_in(body: dict) -> str | None:
+    """The workspace a request comes from: an event's or command's team_id, a view's (modals,
+    Home), else the person's."""
+    view = body.get("view") if isinstance(body.get("view"), dict) else {}
+    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    for team in (body.get("team_id"), view.get("team_id"), user.get("team_id")):
+        if isinstance(team, str) and team and not team.startswith("E"):  # E…: an org's id
+            return team
+    return None
 
 
 def build_reconciler(parts: AppParts) -> Reconciler:
