@@ -133,6 +133,7 @@ def build_reconciler(parts: AppParts) -> Reconciler:
         lock=PassLock(parts.engine),
         max_call=timedelta(seconds=parts.settings.max_call_seconds),
         empty_grace=timedelta(seconds=parts.settings.empty_grace_seconds),
+        oauth_states=parts.engine if parts.settings.oauth else None,
     )
 
 

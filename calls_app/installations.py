@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -12,9 +13,9 @@ from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Engine, Text
+from sqlalchemy import Engine, Text, select
 
-from calls_app.db import Base
+from calls_app.db import Base, writing
 
 log = logging.getLogger(__name__)
 
@@ -114,3 +115,19 @@ def installation_store(
 
 def oauth_state_store(engine: Engine) -> SQLAlchemyOAuthStateStore:
     return SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine)
+
+
+OAUTH_STATES_PER_PURGE = 1000
+
+
+def purge_expired_oauth_states(
+    engine: Engine, *, now: datetime, limit: int = OAUTH_STATES_PER_PURGE
+) -> int:
+    """Delete up to `limit` OAuth states past their expiry. slack-sdk deletes a state only when
+    an install completes with it: every visit to the install page that went no further stays."""
+    c = OAUTH_STATES_TABLE.c
+    # slack-sdk stores expiry as a naive UTC datetime.
+    cutoff = now.astimezone(UTC).replace(tzinfo=None)
+    expired = select(c.id).where(c.expire_at < cutoff).order_by(c.id).limit(limit)
+    with writing(engine, one_statement=True)() as connection:
+        return connection.execute(OAUTH_STATES_TABLE.delete().where(c.id.in_(expired))).rowcount

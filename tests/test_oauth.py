@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import urllib.request
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from cryptography.fernet import Fernet
@@ -13,10 +14,17 @@ from sqlalchemy import select
 
 from calls_app.bolt_app import build_parts, build_reconciler
 from calls_app.config import load_settings
-from calls_app.installations import BOT_SCOPES, BOTS_TABLE, INSTALLATIONS_TABLE
+from calls_app.installations import (
+    BOT_SCOPES,
+    BOTS_TABLE,
+    INSTALLATIONS_TABLE,
+    OAUTH_STATES_TABLE,
+    purge_expired_oauth_states,
+)
 from calls_app.models import CallState, EndReason
 from tests.conftest import ALICE, GENERAL, RunningApp, app_env, reply_text, serve_app
 from tests.fake_slack import FakeSlack
+from tests.slack_requests import get
 
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "oauth-client-secret-abcdef"
@@ -179,3 +187,53 @@ def test_the_reconciler_closes_calls_of_a_workspace_whose_install_is_gone(
     assert reconciler.run_once()["closed: workspace gone"] == 1
     stored = app.db.call(call_b.id)
     assert (stored.state, stored.end_reason) == (CallState.ENDED, EndReason.UNINSTALLED)
+
+
+# -- OAuth states of install attempts nobody finished -----------------------------------------
+
+
+def oauth_states(app: RunningApp) -> list[str]:
+    with app.db.engine.connect() as connection:
+        return list(connection.scalars(select(OAUTH_STATES_TABLE.c.state).order_by("id")))
+
+
+def add_expired_states(app: RunningApp, count: int) -> None:
+    """States as slack-sdk stores them (expiry in naive UTC), each past its expiry."""
+    now = app.clock().replace(tzinfo=None)
+    with app.db.engine.begin() as connection:
+        connection.execute(
+            OAUTH_STATES_TABLE.insert(),
+            [
+                {"state": f"expired-{i}", "expire_at": now - timedelta(seconds=1 + 3600 * i)}
+                for i in range(count)
+            ],
+        )
+
+
+def test_a_reconciler_pass_deletes_expired_oauth_states_and_keeps_fresh_ones(
+    oauth_app, oauth_fake, database_url
+):
+    app = oauth_app
+    add_expired_states(app, 3)
+    for _ in range(2):  # install attempts that stopped at Slack's page, for now
+        assert get(app.base_url + "/slack/install").status == 200
+    fresh = oauth_states(app)[3:]
+    assert len(fresh) == 2
+    reconciler = build_reconciler(
+        build_parts(
+            load_settings(oauth_env(oauth_fake, database_url)), app.db.engine, clock=app.clock
+        )
+    )
+    assert reconciler.run_once()["purged expired OAuth states"] == 3
+    assert oauth_states(app) == fresh
+    assert "purged expired OAuth states" not in reconciler.run_once()
+    install(app, TEAM_A)  # a state issued before the pass still completes its install
+    assert stored_bot_tokens(app) == {TEAM_A: TOKEN_A}
+
+
+def test_expired_oauth_states_are_purged_a_bounded_batch_at_a_time(oauth_app):
+    app = oauth_app
+    add_expired_states(app, 5)
+    purged = [purge_expired_oauth_states(app.db.engine, now=app.clock(), limit=2) for _ in range(4)]
+    assert purged == [2, 2, 1, 0]
+    assert oauth_states(app) == []
