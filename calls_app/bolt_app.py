@@ -50,7 +50,7 @@ def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -
         installation_store(
             client_id=settings.oauth.client_id,
             engine=engine,
-            encryption_key=settings.oauth.encryption_key,
+            encryption_keys=settings.oauth.encryption_keys,
         )
         if settings.oauth
         else None
