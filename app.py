@@ -10,7 +10,13 @@ import sys
 from calls_app.config import ConfigError, load_settings
 from calls_app.db import make_engine
 from calls_app.logging_setup import configure_logging
-from calls_app.runtime import StartupError, check_schema, check_slack, serve
+from calls_app.runtime import (
+    StartupError,
+    check_schema,
+    check_slack,
+    check_stored_tokens,
+    serve,
+)
 
 
 def main() -> int:
@@ -19,6 +25,7 @@ def main() -> int:
         configure_logging(settings.log_level, settings.secrets)
         engine = make_engine(settings.database_url)
         check_schema(engine)
+        check_stored_tokens(engine, settings)
         engine.dispose()
         check_slack(settings)
     except (ConfigError, StartupError) as error:

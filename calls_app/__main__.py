@@ -1,13 +1,18 @@
-"""`python -m calls_app reconcile`: one reconciler pass, for cron-style deployments."""
+"""`python -m calls_app reconcile`: one reconciler pass, for cron-style deployments.
+`python -m calls_app encrypt-tokens`: every stored token under the newest encryption key."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
+
+from sqlalchemy import Engine
 
 from calls_app.bolt_app import build_parts, build_reconciler
-from calls_app.config import ConfigError, load_settings
+from calls_app.config import ConfigError, Settings, load_settings
 from calls_app.db import make_engine
+from calls_app.installations import UNREADABLE_INSTALLS, TokenCipher, encrypt_stored_tokens
 from calls_app.logging_setup import configure_logging
 from calls_app.runtime import StartupError, check_schema
 
@@ -16,21 +21,39 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m calls_app")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("reconcile", help="run one reconciler pass and print what it did")
-    parser.parse_args(argv)
+    commands.add_parser(
+        "encrypt-tokens",
+        help="encrypt every stored token with the first key of CALLS_ENCRYPTION_KEY, "
+        "delete superseded install rows, and print what it did",
+    )
+    command = parser.parse_args(argv).command
     try:
         settings = load_settings()
         configure_logging(settings.log_level, settings.secrets)
         engine = make_engine(settings.database_url)
         check_schema(engine)
+        if command == "encrypt-tokens":
+            done = encrypt_tokens(settings, engine)
+        else:
+            done = build_reconciler(build_parts(settings, engine)).run_once()
     except (ConfigError, StartupError) as error:
         print(f"calls-app: {error}", file=sys.stderr)
         return 2
-    done = build_reconciler(build_parts(settings, engine)).run_once()
     for what, count in sorted(done.items()):
         print(f"{what}: {count}")
     if not done:
         print("nothing to do")
-    return 0
+    return 1 if done[UNREADABLE_INSTALLS] else 0
+
+
+def encrypt_tokens(settings: Settings, engine: Engine) -> Counter[str]:
+    if settings.oauth is None:
+        raise ConfigError(
+            "SLACK_CLIENT_ID", "is not set: tokens are stored only with OAuth installs"
+        )
+    if not settings.oauth.encryption_keys:
+        raise ConfigError("CALLS_ENCRYPTION_KEY", "is not set: there is no key to encrypt with")
+    return encrypt_stored_tokens(engine, TokenCipher(settings.oauth.encryption_keys))
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -
         installation_store(
             client_id=settings.oauth.client_id,
             engine=engine,
-            encryption_key=settings.oauth.encryption_key,
+            encryption_keys=settings.oauth.encryption_keys,
         )
         if settings.oauth
         else None
@@ -110,14 +110,17 @@ def build_bolt_app(parts: AppParts) -> App:
 
     @app.middleware
     def attach_services(context: BoltContext, body: dict, next) -> None:  # noqa: A002 (Bolt's name)
-        context["workspace_id"] = context.team_id
-        if context.team_id is None and context.is_enterprise_install and body.get("team_id"):
-            # An org-wide install's event names its workspace only in the envelope (Bolt reads
-            # the authorization's, which is none); calls and Homes each belong to a workspace.
-            # (context.team_id stays None: an uninstall of such an install is the org's.)
-            context["workspace_id"] = body["team_id"]
-            context.client.default_params["team_id"] = body["team_id"]
-        calls = services.call_service(context.client, team_id=context["workspace_id"] or "")
+        workspace = context.team_id
+        if context.is_enterprise_install and workspace in (None, context.enterprise_id):
+            # Bolt's team for an org-wide install is none for an event (its authorization names
+            # no workspace) and the org for a view's action (view.app_installed_team_id); calls
+            # and Homes belong to a workspace, and the org's token must name it. (context.team_id
+            # stays Bolt's: an uninstall of such an install is the org's.)
+            workspace = _workspace_named_in(body)
+            if workspace:
+                context.client.default_params["team_id"] = workspace
+        context["workspace_id"] = workspace
+        calls = services.call_service(context.client, team_id=workspace or "")
         context["calls"], context["home"], context["work"] = calls, calls.homes, parts.work
         next()
 
@@ -126,6 +129,17 @@ def build_bolt_app(parts: AppParts) -> App:
         uninstalls=Uninstalls(store=services.store, installs=parts.installs, clock=services.clock),
     )
     return app
+
+
+def _workspace_named_in(body: dict) -> str | None:
+    """The workspace a request comes from: an event's or command's team_id, a view's (modals,
+    Home), else the person's."""
+    view = body.get("view") if isinstance(body.get("view"), dict) else {}
+    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    for team in (body.get("team_id"), view.get("team_id"), user.get("team_id")):
+        if isinstance(team, str) and team and not team.startswith("E"):  # E…: an org's id
+            return team
+    return None
 
 
 def build_reconciler(parts: AppParts) -> Reconciler:
@@ -137,6 +151,7 @@ def build_reconciler(parts: AppParts) -> Reconciler:
         lock=PassLock(parts.engine),
         max_call=timedelta(seconds=parts.settings.max_call_seconds),
         empty_grace=timedelta(seconds=parts.settings.empty_grace_seconds),
+        oauth_states=parts.engine if parts.settings.oauth else None,
     )
 
 

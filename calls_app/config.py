@@ -35,7 +35,8 @@ class OAuthConfig:
 
     client_id: str
     client_secret: str
-    encryption_key: str | None  # Fernet key for bot tokens at rest; None stores them plain
+    # Fernet keys for tokens at rest, newest first (encrypts; any decrypts); none: stored plain
+    encryption_keys: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Settings:
         """Every secret value, for the log redactor."""
         values = [self.signing_secret, self.bot_token, self.app_token]
         if self.oauth:
-            values += [self.oauth.client_secret, self.oauth.encryption_key]
+            values += [self.oauth.client_secret, *self.oauth.encryption_keys]
         return [v for v in values if v]
 
     def __repr__(self) -> str:  # never print secrets, even by accident
@@ -163,18 +164,29 @@ def _oauth(env: Mapping[str, str]) -> OAuthConfig | None:
             "set it for one workspace, or SLACK_CLIENT_ID/SLACK_CLIENT_SECRET for OAuth installs, "
             "not both",
         )
-    key = env.get("CALLS_ENCRYPTION_KEY", "").strip() or None
-    if key is not None:
+    return OAuthConfig(
+        client_id=client_id, client_secret=client_secret, encryption_keys=_encryption_keys(env)
+    )
+
+
+def _encryption_keys(env: Mapping[str, str]) -> tuple[str, ...]:
+    """CALLS_ENCRYPTION_KEY: one Fernet key, or several separated by commas, newest first."""
+    raw = env.get("CALLS_ENCRYPTION_KEY", "").strip()
+    if not raw:
+        return ()
+    keys = tuple(key.strip() for key in raw.split(","))
+    for position, key in enumerate(keys, start=1):
         try:
             Fernet(key.encode())
         except ValueError:
+            which = f"key {position} of {len(keys)} " if len(keys) > 1 else ""
             raise ConfigError(
                 "CALLS_ENCRYPTION_KEY",
-                "must be a Fernet key (32 url-safe base64-encoded bytes; "
+                f"{which}is not a Fernet key (32 url-safe base64-encoded bytes; "
                 "make one with `python -c 'from cryptography.fernet import Fernet; "
                 "print(Fernet.generate_key().decode())'`)",
             ) from None
-    return OAuthConfig(client_id=client_id, client_secret=client_secret, encryption_key=key)
+    return keys
 
 
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h)?$")

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 
 from calls_app.clock import Clock
 from calls_app.errors import CallsError, SlackFailure
+from calls_app.installations import purge_expired_oauth_states
 from calls_app.models import Call, EndReason
 from calls_app.rate_limits import BACKGROUND_SHARE, CHECKS_SHARE
 from calls_app.service import CallService
@@ -92,6 +93,7 @@ class Reconciler:
     lock: PassLock
     max_call: timedelta
     empty_grace: timedelta
+    oauth_states: Engine | None = None  # with OAuth installs: where their states are kept
 
     def run_once(self) -> Counter[str]:
         """One pass over every rule; returns what it did, by rule."""
@@ -156,7 +158,15 @@ class Reconciler:
                 this_pass,
                 _repair_drift,
             )
+            if purged := self.purge_expired_oauth_states():
+                done["purged expired OAuth states"] += purged
         return done
+
+    def purge_expired_oauth_states(self) -> int:
+        """Install attempts nobody finished leave their OAuth state behind; a batch a pass."""
+        if self.oauth_states is None:
+            return 0
+        return purge_expired_oauth_states(self.oauth_states, now=self.clock())
 
     def _each(self, calls: list[Call], what: str, this_pass: _Pass, act) -> None:
         for call in calls:

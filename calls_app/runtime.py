@@ -23,6 +23,7 @@ from calls_app.bolt_app import AppParts, build_bolt_app, build_parts, build_reco
 from calls_app.clock import Clock, utc_now
 from calls_app.config import Settings, load_settings
 from calls_app.db import make_engine
+from calls_app.installations import unreadable_stored_tokens
 from calls_app.logging_setup import configure_logging
 from calls_app.reconciler import ReconcilerThread
 from calls_app.slack_gateway import make_web_client
@@ -62,6 +63,16 @@ def check_schema(engine: Engine) -> None:
             f"the database schema is at {current or 'nothing'}, the code needs {head}. "
             "Run `alembic upgrade head` (or `make migrate`) first."
         )
+
+
+def check_stored_tokens(engine: Engine, settings: Settings) -> None:
+    """With OAuth installs, the newest stored bot token must decrypt with CALLS_ENCRYPTION_KEY:
+    a key left out of it would otherwise fail every request."""
+    if settings.oauth is None:
+        return
+    problem = unreadable_stored_tokens(engine, settings.oauth.encryption_keys)
+    if problem:
+        raise StartupError(f"CALLS_ENCRYPTION_KEY: {problem} (see README, Many workspaces).")
 
 
 def check_slack(settings: Settings) -> None:

@@ -1453,18 +1453,19 @@ class FakeSlack:
     def _workspace_of_org_token(self, record: _Token, method: str, args: dict) -> _Team:
         """An organization-wide token acts in the workspace its call names by ``team_id``, one
         of its organization's (Slack: "some API methods will require a team_id"; here every
-        method does but auth.test, which answers for the organization)."""
+        method does but auth.test, which answers for the organization, also when named by
+        its id as Bolt's client does for a view of an org-wide install)."""
         team_id = args.get("team_id")
+        if method == "auth.test" and (_missing(team_id) or team_id == record.enterprise_id):
+            return _Team(
+                id=record.enterprise_id or "",
+                name="Enterprise",
+                domain="enterprise",
+                bot_user_id="U0BOT",
+                bot_id="B0BOT",
+                enterprise_id=record.enterprise_id,
+            )
         if _missing(team_id):
-            if method == "auth.test":
-                return _Team(
-                    id=record.enterprise_id or "",
-                    name="Enterprise",
-                    domain="enterprise",
-                    bot_user_id="U0BOT",
-                    bot_id="B0BOT",
-                    enterprise_id=record.enterprise_id,
-                )
             raise SlackError("missing_argument", messages=["missing required field: team_id"])
         team = self._teams.get(team_id)
         if team is None or team.enterprise_id != record.enterprise_id:

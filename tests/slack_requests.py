@@ -101,6 +101,8 @@ def button_click_payload(
     team_id: str = "T0001",
     channel: str = "C0GENERAL",
     message_ts: str = "1700000000.000200",
+    enterprise_id: str | None = None,
+    org_wide: bool = False,
 ) -> dict:
     """A block_actions payload for a button in a message the app posted."""
     action = {
@@ -112,7 +114,7 @@ def button_click_payload(
     }
     if value is not None:
         action["value"] = value
-    return {
+    payload = {
         "type": "block_actions",
         "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team_id},
         "api_app_id": "A123456",
@@ -124,15 +126,14 @@ def button_click_payload(
             "is_ephemeral": False,
         },
         "trigger_id": f"trigger-{time.monotonic_ns()}",
-        "team": {"id": team_id, "domain": "example"},
-        "enterprise": None,
-        "is_enterprise_install": False,
         "channel": {"id": channel, "name": "general"},
         "message": {"type": "message", "ts": message_ts, "text": "…", "blocks": []},
         "state": {"values": {}},
         "response_url": response_url,
         "actions": [action],
     }
+    _add_installed_on(payload, team_id, enterprise_id=enterprise_id, org_wide=org_wide)
+    return payload
 
 
 def app_home_opened_event(user: str) -> dict:
@@ -170,6 +171,21 @@ def event_envelope(
         ],
         "is_ext_shared_channel": False,
     }
+
+
+def _add_installed_on(
+    payload: dict, team: str, *, enterprise_id: str | None, org_wide: bool
+) -> None:
+    """The fields of an interactivity payload that say where it comes from and where the app
+    is installed; for an org-wide install, a view's app_installed_team_id is the org's id."""
+    payload["team"] = {"id": team, "domain": "example"}
+    payload["enterprise"] = None
+    if enterprise_id:
+        payload["team"] |= {"enterprise_id": enterprise_id, "enterprise_name": "Org"}
+        payload["enterprise"] = {"id": enterprise_id, "name": "Org"}
+    payload["is_enterprise_install"] = org_wide
+    if "view" in payload:
+        payload["view"]["app_installed_team_id"] = enterprise_id if org_wide else team
 
 
 class SlackDriver:
@@ -216,6 +232,8 @@ class SlackDriver:
         channel: str = "C0GENERAL",
         team_id: str | None = None,
         message_ts: str = "1700000000.000200",
+        enterprise_id: str | None = None,
+        org_wide: bool = False,
     ) -> tuple[HttpResult, str, str]:
         """A button in a message; returns the HTTP answer, the response_url and the trigger_id."""
         response_url = self._new_response_url()
@@ -227,14 +245,24 @@ class SlackDriver:
             channel=channel,
             message_ts=message_ts,
             response_url=response_url,
+            enterprise_id=enterprise_id,
+            org_wide=org_wide,
         )
         trigger_id = payload["trigger_id"]
         return self.post_payload(payload), response_url, trigger_id
 
     def click_in_home(
-        self, action_id: str, value: str | None, *, user: str, team_id: str | None = None
+        self,
+        action_id: str,
+        value: str | None,
+        *,
+        user: str,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
+        org_wide: bool = False,
     ) -> tuple[HttpResult, str]:
-        """A button in the App Home tab: no message, no channel, no response_url."""
+        """A button in the App Home tab: no message, no channel, no response_url. With
+        `org_wide`, from a workspace of an organization the app is installed on as a whole."""
         team = team_id or self.team_id
         trigger_id = f"trigger-{time.monotonic_ns()}"
         action = {
@@ -253,9 +281,6 @@ class SlackDriver:
             "token": "verification-token-unused",
             "container": {"type": "view", "view_id": "V0HOME0001"},
             "trigger_id": trigger_id,
-            "team": {"id": team, "domain": "example"},
-            "enterprise": None,
-            "is_enterprise_install": False,
             "view": {
                 "id": "V0HOME0001",
                 "team_id": team,
@@ -270,6 +295,7 @@ class SlackDriver:
             },
             "actions": [action],
         }
+        _add_installed_on(payload, team, enterprise_id=enterprise_id, org_wide=org_wide)
         return self.post_payload(payload), trigger_id
 
     def open_home(self, *, user: str, team_id: str | None = None) -> HttpResult:
@@ -283,12 +309,14 @@ class SlackDriver:
         user: str,
         team_id: str | None = None,
         view_id: str = "V0MODAL001",
+        enterprise_id: str | None = None,
+        org_wide: bool = False,
     ) -> HttpResult:
-        """A modal's submission, with the state Slack would send for `values`."""
+        """A modal's submission, with the state Slack would send for `values`; with
+        `org_wide`, from a workspace of an organization the app is installed on as a whole."""
         team = team_id or self.team_id
         payload = {
             "type": "view_submission",
-            "team": {"id": team, "domain": "example"},
             "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
             "api_app_id": "A123456",
             "token": "verification-token-unused",
@@ -306,9 +334,8 @@ class SlackDriver:
                 "state": {"values": values},
             },
             "response_urls": [],
-            "is_enterprise_install": False,
-            "enterprise": None,
         }
+        _add_installed_on(payload, team, enterprise_id=enterprise_id, org_wide=org_wide)
         return self.post_payload(payload)
 
     def event(

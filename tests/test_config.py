@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 
 from calls_app.config import ConfigError, Settings, load_settings
 
@@ -250,3 +251,42 @@ def test_repr_shows_no_secret() -> None:
         assert "hunter2" not in shown
     assert "port=3000" in repr(loaded)
     assert "socket_mode=True" in repr(loaded)
+
+
+# -- CALLS_ENCRYPTION_KEY: one key, or several for rotation ---------------------------------
+
+OAUTH = {
+    "SLACK_BOT_TOKEN": None,
+    "SLACK_CLIENT_ID": "1111.2222",
+    "SLACK_CLIENT_SECRET": "client-secret-value",
+}
+NEW_KEY, OLD_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+
+def test_encryption_keys_are_read_newest_first_and_are_secrets() -> None:
+    assert settings(**OAUTH).oauth.encryption_keys == ()
+    assert settings(**OAUTH, CALLS_ENCRYPTION_KEY=f" {NEW_KEY} ").oauth.encryption_keys == (
+        NEW_KEY,
+    )
+    loaded = settings(**OAUTH, CALLS_ENCRYPTION_KEY=f"{NEW_KEY}, {OLD_KEY}")
+    assert loaded.oauth.encryption_keys == (NEW_KEY, OLD_KEY)
+    assert {NEW_KEY, OLD_KEY} <= set(loaded.secrets)  # redacted from logs, each on its own
+
+
+@pytest.mark.parametrize(
+    ("raw", "named"),
+    [
+        ("hunter2-not-a-key", "CALLS_ENCRYPTION_KEY: is not a Fernet key"),
+        (f"{NEW_KEY},hunter2-not-a-key", "CALLS_ENCRYPTION_KEY: key 2 of 2 is not"),
+        (f"hunter2-not-a-key,{NEW_KEY}", "CALLS_ENCRYPTION_KEY: key 1 of 2 is not"),
+        (f"{NEW_KEY},,{OLD_KEY}", "CALLS_ENCRYPTION_KEY: key 2 of 3 is not"),
+        (f"{NEW_KEY},{OLD_KEY[:-2]}", "CALLS_ENCRYPTION_KEY: key 2 of 2 is not"),
+    ],
+)
+def test_a_bad_encryption_key_is_named_by_its_position_and_never_shown(raw: str, named: str):
+    with pytest.raises(ConfigError) as raised:
+        settings(**OAUTH, CALLS_ENCRYPTION_KEY=raw)
+    assert raised.value.setting == "CALLS_ENCRYPTION_KEY"
+    assert str(raised.value).startswith(named), str(raised.value)
+    for key in ("hunter2", NEW_KEY, OLD_KEY, OLD_KEY[:-2]):
+        assert key not in str(raised.value)

@@ -17,9 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
+from slack_sdk.oauth.installation_store.models.installation import Installation
 from sqlalchemy.engine import URL, make_url
 
 from calls_app.db import make_engine
+from calls_app.installations import installation_store
 from calls_app.models import CallState
 from tests.app_process import AppProcess, free_port, run_app
 from tests.conftest import ALICE, Database, app_env, migrate, settle
@@ -185,6 +188,45 @@ def test_a_startup_error_about_the_database_or_token_is_the_only_line(
 
     assert result.returncode == 2, result
     assert len(result.stderr.splitlines()) == 1, result.stderr
+
+
+STORED_TOKEN = "xoxb-stored-secret-token-0001"
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [("another key", "encrypted with a key that is not in it"), ("none", "but it is not set")],
+)
+def test_tokens_stored_under_a_key_not_given_stop_the_app(
+    fake_slack: FakeSlack, tmp_path: Path, given: str, says: str
+) -> None:
+    stored_with, other = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    url = make_url(f"sqlite:///{tmp_path / 'calls.db'}")
+    migrate(url)
+    engine = make_engine(url)
+    store = installation_store(client_id="1111.2222", engine=engine, encryption_keys=[stored_with])
+    store.save(
+        Installation(app_id="A1", team_id="T0001", bot_token=STORED_TOKEN, user_id="U0INSTALLER")
+    )
+    engine.dispose()
+    settings = app_env(
+        fake_slack,
+        url,
+        PORT=str(free_port()),
+        SLACK_CLIENT_ID="1111.2222",
+        SLACK_CLIENT_SECRET="oauth-client-secret-abcdef",
+    )
+    del settings["SLACK_BOT_TOKEN"]
+    if given == "another key":
+        settings["CALLS_ENCRYPTION_KEY"] = other
+
+    result = run_app(settings, cwd=tmp_path)
+
+    assert result.returncode == 2, result
+    line = one_error_line(result.stderr)
+    assert line.startswith("calls-app: CALLS_ENCRYPTION_KEY: ") and says in line, line
+    assert_no_secret(result.stderr, fake_slack, stored_with, other, STORED_TOKEN)
+    assert fake_slack.requests == []
 
 
 # ---------------------------------------------------------------------------------- serving
