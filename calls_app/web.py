@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
 MAX_DRAIN_BYTES = 16 * MAX_BODY_BYTES  # past this an oversized body is cut off, not read
 SIGNATURE_MAX_AGE_SECONDS = 5 * 60
+# ASCII digits only, and few enough for int(): str.isdigit() also passes "²" and "١".
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 
@@ -64,7 +67,7 @@ class SlackWsgiApp:
     def _slack_request(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         body = _read_body(environ)
         if body is None:
-            return _plain(start_response, 413, "request body too large")
+            return _refuse(start_response, 413, "request body too large")
         headers = _headers(environ)
         if not signed_by_slack(
             self._signing_secret,
@@ -72,13 +75,13 @@ class SlackWsgiApp:
             timestamp=headers.get("x-slack-request-timestamp", [""])[0],
             signature=headers.get("x-slack-signature", [""])[0],
         ):
-            return _plain(start_response, 401, "invalid signature")
+            return _refuse(start_response, 401, "invalid signature")
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
-            return _plain(start_response, 400, "body is not UTF-8")
+            return _refuse(start_response, 400, "body is not UTF-8")
         if not _looks_like_slack_payload(text, headers.get("content-type", [""])[0]):
-            return _plain(start_response, 400, "not a Slack payload")
+            return _refuse(start_response, 400, "not a Slack payload")
         response = self._bolt.dispatch(
             BoltRequest(body=text, query=environ.get("QUERY_STRING", ""), headers=headers)
         )
@@ -113,8 +116,12 @@ def _read_body(environ: dict) -> bytes | None:
 
 
 def signed_by_slack(secret: bytes, body: bytes, *, timestamp: str, signature: str) -> bool:
-    """Slack's v0 signature over the raw bytes, made within the last 5 minutes."""
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > SIGNATURE_MAX_AGE_SECONDS:
+    """Slack's v0 signature over the raw bytes, made within the last 5 minutes. Headers Slack
+    never sends (a timestamp that is not a short run of ASCII digits, a signature that is not
+    ASCII) are simply not signed."""
+    if not _TIMESTAMP.fullmatch(timestamp) or not signature.isascii():
+        return False
+    if abs(time.time() - int(timestamp)) > SIGNATURE_MAX_AGE_SECONDS:
         return False
     base = b"v0:" + timestamp.encode() + b":" + body
     expected = "v0=" + hmac.new(secret, base, hashlib.sha256).hexdigest()
@@ -163,6 +170,12 @@ _REASONS = {
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
+
+
+def _refuse(start_response: StartResponse, status: int, reason: str) -> list[bytes]:
+    """A request stopped at the door: one log line, no traceback."""
+    log.info("refused a request to %s: %d %s", EVENTS_PATH, status, reason)
+    return _plain(start_response, status, reason)
 
 
 def _plain(start_response: StartResponse, status: int, text: str) -> list[bytes]:
