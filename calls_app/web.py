@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -44,6 +45,17 @@ class SlackWsgiApp:
         self._database_ok = database_ok
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return self._route(environ, start_response)
+        except Exception:
+            # Logged here, through our redacting handlers, once: left to the server, the
+            # traceback of a database error reaches its own log as it is.
+            error_id = uuid.uuid4().hex[:8]
+            method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+            log.exception("error %s: %s %s failed", error_id, method, path)
+            return _plain(start_response, 500, f"internal error {error_id}")
+
+    def _route(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
