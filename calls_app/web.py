@@ -1,7 +1,7 @@
 """The WSGI application: Slack's requests on POST /slack/events, and GET /healthz.
 
-Bad requests stop here, before Bolt: too large (413), not signed by Slack (401), or not a
-payload Slack would send (400). Everything else is handed to Bolt.
+Bad requests stop here, before Bolt: too large (413), too slow to arrive (408), not signed by
+Slack (401), or not a payload Slack would send (400). Everything else is handed to Bolt.
 """
 
 from __future__ import annotations
@@ -22,11 +22,14 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
 from calls_app.installations import INSTALL_PATH, REDIRECT_PATH
+from calls_app.read_deadlines import ReadDeadlines
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_DRAIN_BYTES = 16 * MAX_BODY_BYTES  # past this an oversized body is cut off, not read
+# Slack waits 3 s for an answer: a body still arriving after that serves no one.
+BODY_DEADLINE_SECONDS = 3.0
 SIGNATURE_MAX_AGE_SECONDS = 5 * 60
 # ASCII digits only, and few enough for int(): str.isdigit() also passes "²" and "١".
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
@@ -43,6 +46,7 @@ class SlackWsgiApp:
         self._bolt = bolt_app
         self._signing_secret = signing_secret.encode()
         self._database_ok = database_ok
+        self._body_deadlines = ReadDeadlines(BODY_DEADLINE_SECONDS)
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         try:
@@ -77,7 +81,13 @@ class SlackWsgiApp:
         return self._slack_request(environ, start_response)
 
     def _slack_request(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        body = _read_body(environ)
+        with self._body_deadlines.watching(environ.get("gunicorn.socket")) as watch:
+            try:
+                body = _read_body(environ)
+            except OSError:  # gunicorn's NoMoreData: a chunked body cut off, or its client left
+                body = b""
+        if watch.expired:
+            return _refuse(start_response, 408, "request body not received in time")
         if body is None:
             return _refuse(start_response, 413, "request body too large")
         headers = _headers(environ)
@@ -178,6 +188,7 @@ _REASONS = {
     401: "Unauthorized",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     413: "Content Too Large",
     500: "Internal Server Error",
     503: "Service Unavailable",
