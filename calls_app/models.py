@@ -140,3 +140,12 @@ class HomeTab(Base):
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SlackDelivery(Base):
+    """A request from Slack already acted on: a repeat of it (a retry) is not acted on again."""
+
+    __tablename__ = "slack_deliveries"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

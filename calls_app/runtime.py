@@ -23,6 +23,7 @@ from calls_app.bolt_app import AppParts, build_bolt_app, build_parts, build_reco
 from calls_app.clock import Clock, utc_now
 from calls_app.config import Settings, load_settings
 from calls_app.db import make_engine
+from calls_app.deliveries import Deliveries
 from calls_app.logging_setup import configure_logging
 from calls_app.reconciler import ReconcilerThread
 from calls_app.slack_gateway import make_web_client
@@ -104,17 +105,17 @@ def build_wsgi_app(
     settings: Settings, engine: Engine | None = None, *, clock: Clock = utc_now
 ) -> SlackWsgiApp:
     """The WSGI app alone (no background reconciler): what tests serve."""
-    return _wsgi_app(
-        build_parts(settings, engine or make_engine(settings.database_url), clock=clock)
-    )
+    parts = build_parts(settings, engine or make_engine(settings.database_url), clock=clock)
+    return _wsgi_app(parts, clock)
 
 
-def _wsgi_app(parts: AppParts) -> SlackWsgiApp:
+def _wsgi_app(parts: AppParts, clock: Clock = utc_now) -> SlackWsgiApp:
     engine = parts.engine
     return SlackWsgiApp(
         build_bolt_app(parts),
         signing_secret=parts.settings.signing_secret,
         database_ok=lambda: database_ok(engine),
+        deliveries=Deliveries(engine, clock=clock),
     )
 
 

@@ -1,7 +1,8 @@
 """The WSGI application: Slack's requests on POST /slack/events, and GET /healthz.
 
 Bad requests stop here, before Bolt: too large (413), too slow to arrive (408), not signed by
-Slack (401), or not a payload Slack would send (400). Everything else is handed to Bolt.
+Slack (401), or not a payload Slack would send (400); so do repeats of a request already
+acted on (200, see deliveries.py). Everything else is handed to Bolt.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
+from calls_app.deliveries import Deliveries
 from calls_app.installations import INSTALL_PATH, REDIRECT_PATH
 from calls_app.read_deadlines import ReadDeadlines
 
@@ -41,11 +43,17 @@ StartResponse = Callable[..., Any]
 
 class SlackWsgiApp:
     def __init__(
-        self, bolt_app: App, *, signing_secret: str, database_ok: Callable[[], bool]
+        self,
+        bolt_app: App,
+        *,
+        signing_secret: str,
+        database_ok: Callable[[], bool],
+        deliveries: Deliveries,
     ) -> None:
         self._bolt = bolt_app
         self._signing_secret = signing_secret.encode()
         self._database_ok = database_ok
+        self._deliveries = deliveries
         self._body_deadlines = ReadDeadlines(BODY_DEADLINE_SECONDS)
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
@@ -91,19 +99,24 @@ class SlackWsgiApp:
         if body is None:
             return _refuse(start_response, 413, "request body too large")
         headers = _headers(environ)
+        timestamp = headers.get("x-slack-request-timestamp", [""])[0]
+        signature = headers.get("x-slack-signature", [""])[0]
         if not signed_by_slack(
-            self._signing_secret,
-            body,
-            timestamp=headers.get("x-slack-request-timestamp", [""])[0],
-            signature=headers.get("x-slack-signature", [""])[0],
+            self._signing_secret, body, timestamp=timestamp, signature=signature
         ):
             return _refuse(start_response, 401, "invalid signature")
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return _refuse(start_response, 400, "body is not UTF-8")
-        if not _looks_like_slack_payload(text, headers.get("content-type", [""])[0]):
+        payload = _slack_payload(text, headers.get("content-type", [""])[0])
+        if payload is None:
             return _refuse(start_response, 400, "not a Slack payload")
+        key = delivery_key(payload, signature)
+        if not self._deliveries.first(key):
+            # Acknowledged as the first was, so Slack stops retrying; acted on once.
+            log.info("ignored a repeated delivery (%s)", key)
+            return _plain(start_response, 200, "")
         response = self._bolt.dispatch(
             BoltRequest(body=text, query=environ.get("QUERY_STRING", ""), headers=headers)
         )
@@ -162,23 +175,35 @@ def _headers(environ: dict) -> dict[str, list[str]]:
     return headers
 
 
-def _looks_like_slack_payload(text: str, content_type: str) -> bool:
-    """Slack sends a JSON object (Events API) or a form: a command, or payload=<JSON object>."""
+def _slack_payload(text: str, content_type: str) -> dict[str, Any] | None:
+    """What Slack sends: a JSON object (Events API), returned parsed, or a form (a command, or
+    payload=<JSON object>), returned as its fields. None for anything else."""
     if not text.strip():
-        return False
+        return None
     if content_type.startswith("application/json"):
-        return _is_json_object(text)
+        return _json_object(text)
     form = parse_qs(text, keep_blank_values=True)
     if "payload" in form:
-        return _is_json_object(form["payload"][0])
-    return "command" in form or "ssl_check" in form
+        return form if _json_object(form["payload"][0]) is not None else None
+    return form if "command" in form or "ssl_check" in form else None
 
 
-def _is_json_object(text: str) -> bool:
+def _json_object(text: str) -> dict[str, Any] | None:
     try:
-        return isinstance(json.loads(text), dict)
+        value = json.loads(text)
     except ValueError:
-        return False
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def delivery_key(payload: dict[str, Any], signature: str) -> str:
+    """The same for a delivery and its repeats. Slack retries an event with its event_id but
+    a new timestamp, so a new signature; any other repeat is the same bytes, signed alike."""
+    event_id = payload.get("event_id")
+    is_event = payload.get("type") == "event_callback" and isinstance(event_id, str)
+    if is_event and 0 < len(event_id) <= 64:
+        return "event:" + event_id
+    return "signature:" + hashlib.sha256(signature.encode()).hexdigest()
 
 
 _REASONS = {
