@@ -92,10 +92,13 @@ class SlackWsgiApp:
         with self._body_deadlines.watching(environ.get("gunicorn.socket")) as watch:
             try:
                 body = _read_body(environ)
-            except OSError:  # gunicorn's NoMoreData: a chunked body cut off, or its client left
-                body = b""
+                readable = True
+            except Exception:  # the server's framing errors: a chunked body malformed or cut off
+                body, readable = b"", False
         if watch.expired:
             return _refuse(start_response, 408, "request body not received in time")
+        if not readable:
+            return _refuse(start_response, 400, "request body unreadable")
         if body is None:
             return _refuse(start_response, 413, "request body too large")
         headers = _headers(environ)

@@ -377,3 +377,26 @@ def test_clients_trickling_their_bodies_cannot_stop_the_app_serving(
         for client in clients:
             client.close()
     assert app.output().count("408 request body not received in time") == TRICKLERS
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [b"zz\r\nab\r\n0\r\n\r\n", b"5\r\nab"],
+    ids=["malformed", "cut off"],
+)
+def test_a_chunked_body_that_is_not_whole_gets_400(
+    start_app: StartApp, fake_slack: FakeSlack, database_url: URL, chunks: bytes
+) -> None:
+    app = start_app(app_env(fake_slack, database_url))
+    with socket.create_connection(("127.0.0.1", app.port), timeout=10) as client:
+        client.sendall(
+            b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + chunks
+        )
+        client.shutdown(socket.SHUT_WR)  # nothing more comes
+        answer = client.recv(200)
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request"), answer
+    assert "400 request body unreadable" in app.output()
+    assert "Traceback" not in app.output()
+    assert get(f"{app.base_url}/healthz").status == 200
