@@ -51,14 +51,19 @@ _autocommit_engines: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
 
 
 def make_engine(url: URL) -> Engine:
-    """An engine tuned for concurrent request threads on either backend."""
+    """An engine tuned for concurrent request threads on either backend. Its errors never
+    show the statement's parameters: they hold tokens (an install being saved)."""
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping: it costs a round trip per checkout; a connection the server dropped is
     # detected on use and the pool refilled, and none is kept long enough to be cut idle.
-    engine = create_engine(url, pool_size=5, max_overflow=5, pool_recycle=1800)
+    engine = create_engine(
+        url, pool_size=5, max_overflow=5, pool_recycle=1800, hide_parameters=True
+    )
     # Reads and one-statement writes, most statements, get connections of their own that stay
     # in autocommit mode: switching a pooled connection's mode at each checkout, and the
     # ROLLBACK SQLAlchemy sends when one is returned, cost CPU on every statement.
@@ -69,6 +74,7 @@ def make_engine(url: URL) -> Engine:
         pool_size=10,
         max_overflow=10,
         pool_recycle=1800,
+        hide_parameters=True,
     )
     _autocommit_engines[engine] = autocommit
     event.listen(engine, "engine_disposed", lambda _: autocommit.dispose())

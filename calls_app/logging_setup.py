@@ -35,13 +35,25 @@ class SecretRedactor(logging.Filter):
         return True
 
 
+# gunicorn's loggers write through handlers of their own; their records never reach the root.
+GUNICORN_LOGGERS = ("gunicorn.error", "gunicorn.access")
+
+
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
+    redactor = SecretRedactor(secrets)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(SecretRedactor(secrets))
+    handler.addFilter(redactor)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # In a gunicorn worker its handlers exist by now (the app is loaded after them).
+    for name in GUNICORN_LOGGERS:
+        for gunicorn_handler in logging.getLogger(name).handlers:
+            gunicorn_handler.filters = [
+                f for f in gunicorn_handler.filters if not isinstance(f, SecretRedactor)
+            ]
+            gunicorn_handler.addFilter(redactor)
     # The app only reads the schema revision; alembic's INFO lines about that are noise.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # Bolt reads SLACK_BOT_TOKEN itself and warns that the client we give it wins: it does.

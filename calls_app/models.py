@@ -171,3 +171,12 @@ class OutboxItem(Base):
     # Wall-clock scheduling (not the app's clock): when it may run, and until when a claim holds.
     due_at: Mapped[datetime] = mapped_column(UtcDateTime)
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class SlackDelivery(Base):
+    """A request from Slack already acted on: a repeat of it (a retry) is not acted on again."""
+
+    __tablename__ = "slack_deliveries"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

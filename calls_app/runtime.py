@@ -23,6 +23,7 @@ from calls_app.bolt_app import AppParts, build_bolt_app, build_parts, build_reco
 from calls_app.clock import Clock, utc_now
 from calls_app.config import Settings, load_settings
 from calls_app.db import make_engine
+from calls_app.deliveries import Deliveries
 from calls_app.installations import unreadable_stored_tokens
 from calls_app.logging_setup import configure_logging
 from calls_app.reconciler import ReconcilerThread
@@ -116,9 +117,8 @@ def build_wsgi_app(
 ) -> SlackWsgiApp:
     """The WSGI app and its outbox runner, no background reconciler: what tests serve.
     `close()` stops the runner."""
-    return _wsgi_app(
-        build_parts(settings, engine or make_engine(settings.database_url), clock=clock)
-    )
+    parts = build_parts(settings, engine or make_engine(settings.database_url), clock=clock)
+    return _wsgi_app(parts)
 
 
 def _wsgi_app(parts: AppParts) -> SlackWsgiApp:
@@ -129,6 +129,7 @@ def _wsgi_app(parts: AppParts) -> SlackWsgiApp:
         signing_secret=parts.settings.signing_secret,
         database_ok=lambda: database_ok(engine),
         on_close=runner.stop,
+        deliveries=Deliveries(engine, clock=parts.services.clock),
     )
 
 

@@ -1,7 +1,8 @@
 """The WSGI application: Slack's requests on POST /slack/events, and GET /healthz.
 
-Bad requests stop here, before Bolt: too large (413), not signed by Slack (401), or not a
-payload Slack would send (400). Everything else is handed to Bolt.
+Bad requests stop here, before Bolt: too large (413), too slow to arrive (408), not signed by
+Slack (401), or not a payload Slack would send (400); so do repeats of a request already
+acted on (200, see deliveries.py). Everything else is handed to Bolt.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -19,13 +22,19 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
+from calls_app.deliveries import Deliveries
 from calls_app.installations import INSTALL_PATH, REDIRECT_PATH
+from calls_app.read_deadlines import ReadDeadlines
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_DRAIN_BYTES = 16 * MAX_BODY_BYTES  # past this an oversized body is cut off, not read
+# Slack waits 3 s for an answer: a body still arriving after that serves no one.
+BODY_DEADLINE_SECONDS = 3.0
 SIGNATURE_MAX_AGE_SECONDS = 5 * 60
+# ASCII digits only, and few enough for int(): str.isdigit() also passes "²" and "١".
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 
@@ -39,14 +48,28 @@ class SlackWsgiApp:
         *,
         signing_secret: str,
         database_ok: Callable[[], bool],
+        deliveries: Deliveries,
         on_close: Callable[[], None] = lambda: None,
     ) -> None:
         self._bolt = bolt_app
         self._signing_secret = signing_secret.encode()
         self._database_ok = database_ok
+        self._deliveries = deliveries
+        self._body_deadlines = ReadDeadlines(BODY_DEADLINE_SECONDS)
         self.close = on_close  # stops the background work this app started
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return self._route(environ, start_response)
+        except Exception:
+            # Logged here, through our redacting handlers, once: left to the server, the
+            # traceback of a database error reaches its own log as it is.
+            error_id = uuid.uuid4().hex[:8]
+            method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+            log.exception("error %s: %s %s failed", error_id, method, path)
+            return _plain(start_response, 500, f"internal error {error_id}")
+
+    def _route(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
@@ -68,23 +91,37 @@ class SlackWsgiApp:
         return self._slack_request(environ, start_response)
 
     def _slack_request(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        body = _read_body(environ)
+        with self._body_deadlines.watching(environ.get("gunicorn.socket")) as watch:
+            try:
+                body = _read_body(environ)
+                readable = True
+            except Exception:  # the server's framing errors: a chunked body malformed or cut off
+                body, readable = b"", False
+        if watch.expired:
+            return _refuse(start_response, 408, "request body not received in time")
+        if not readable:
+            return _refuse(start_response, 400, "request body unreadable")
         if body is None:
-            return _plain(start_response, 413, "request body too large")
+            return _refuse(start_response, 413, "request body too large")
         headers = _headers(environ)
+        timestamp = headers.get("x-slack-request-timestamp", [""])[0]
+        signature = headers.get("x-slack-signature", [""])[0]
         if not signed_by_slack(
-            self._signing_secret,
-            body,
-            timestamp=headers.get("x-slack-request-timestamp", [""])[0],
-            signature=headers.get("x-slack-signature", [""])[0],
+            self._signing_secret, body, timestamp=timestamp, signature=signature
         ):
-            return _plain(start_response, 401, "invalid signature")
+            return _refuse(start_response, 401, "invalid signature")
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
-            return _plain(start_response, 400, "body is not UTF-8")
-        if not _looks_like_slack_payload(text, headers.get("content-type", [""])[0]):
-            return _plain(start_response, 400, "not a Slack payload")
+            return _refuse(start_response, 400, "body is not UTF-8")
+        payload = _slack_payload(text, headers.get("content-type", [""])[0])
+        if payload is None:
+            return _refuse(start_response, 400, "not a Slack payload")
+        key = delivery_key(payload, signature)
+        if not self._deliveries.first(key):
+            # Acknowledged as the first was, so Slack stops retrying; acted on once.
+            log.info("ignored a repeated delivery (%s)", key)
+            return _plain(start_response, 200, "")
         response = self._bolt.dispatch(
             BoltRequest(body=text, query=environ.get("QUERY_STRING", ""), headers=headers)
         )
@@ -119,8 +156,12 @@ def _read_body(environ: dict) -> bytes | None:
 
 
 def signed_by_slack(secret: bytes, body: bytes, *, timestamp: str, signature: str) -> bool:
-    """Slack's v0 signature over the raw bytes, made within the last 5 minutes."""
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > SIGNATURE_MAX_AGE_SECONDS:
+    """Slack's v0 signature over the raw bytes, made within the last 5 minutes. Headers Slack
+    never sends (a timestamp that is not a short run of ASCII digits, a signature that is not
+    ASCII) are simply not signed."""
+    if not _TIMESTAMP.fullmatch(timestamp) or not signature.isascii():
+        return False
+    if abs(time.time() - int(timestamp)) > SIGNATURE_MAX_AGE_SECONDS:
         return False
     base = b"v0:" + timestamp.encode() + b":" + body
     expected = "v0=" + hmac.new(secret, base, hashlib.sha256).hexdigest()
@@ -139,23 +180,35 @@ def _headers(environ: dict) -> dict[str, list[str]]:
     return headers
 
 
-def _looks_like_slack_payload(text: str, content_type: str) -> bool:
-    """Slack sends a JSON object (Events API) or a form: a command, or payload=<JSON object>."""
+def _slack_payload(text: str, content_type: str) -> dict[str, Any] | None:
+    """What Slack sends: a JSON object (Events API), returned parsed, or a form (a command, or
+    payload=<JSON object>), returned as its fields. None for anything else."""
     if not text.strip():
-        return False
+        return None
     if content_type.startswith("application/json"):
-        return _is_json_object(text)
+        return _json_object(text)
     form = parse_qs(text, keep_blank_values=True)
     if "payload" in form:
-        return _is_json_object(form["payload"][0])
-    return "command" in form or "ssl_check" in form
+        return form if _json_object(form["payload"][0]) is not None else None
+    return form if "command" in form or "ssl_check" in form else None
 
 
-def _is_json_object(text: str) -> bool:
+def _json_object(text: str) -> dict[str, Any] | None:
     try:
-        return isinstance(json.loads(text), dict)
+        value = json.loads(text)
     except ValueError:
-        return False
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def delivery_key(payload: dict[str, Any], signature: str) -> str:
+    """The same for a delivery and its repeats. Slack retries an event with its event_id but
+    a new timestamp, so a new signature; any other repeat is the same bytes, signed alike."""
+    event_id = payload.get("event_id")
+    is_event = payload.get("type") == "event_callback" and isinstance(event_id, str)
+    if is_event and 0 < len(event_id) <= 64:
+        return "event:" + event_id
+    return "signature:" + hashlib.sha256(signature.encode()).hexdigest()
 
 
 _REASONS = {
@@ -165,10 +218,17 @@ _REASONS = {
     401: "Unauthorized",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     413: "Content Too Large",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
+
+
+def _refuse(start_response: StartResponse, status: int, reason: str) -> list[bytes]:
+    """A request stopped at the door: one log line, no traceback."""
+    log.info("refused a request to %s: %d %s", EVENTS_PATH, status, reason)
+    return _plain(start_response, status, reason)
 
 
 def _plain(start_response: StartResponse, status: int, text: str) -> list[bytes]:

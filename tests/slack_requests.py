@@ -24,7 +24,7 @@ class HttpResult:
         return json.loads(self.body) if self.body else {}
 
 
-def sign(body: bytes, timestamp: int, secret: str = SIGNING_SECRET) -> str:
+def sign(body: bytes, timestamp: int | str, secret: str = SIGNING_SECRET) -> str:
     base = b"v0:" + str(timestamp).encode() + b":" + body
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
@@ -35,7 +35,7 @@ def post(
     *,
     content_type: str,
     signed: bool = True,
-    timestamp: int | None = None,
+    timestamp: int | str | None = None,
     signature: str | None = None,
     extra_headers: dict[str, str] | None = None,
 ) -> HttpResult:

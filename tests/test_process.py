@@ -6,8 +6,10 @@ child process (gunicorn and its workers), started, signalled and killed as in pr
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -24,6 +26,7 @@ from sqlalchemy.engine import URL, make_url
 from calls_app.db import make_engine
 from calls_app.installations import installation_store
 from calls_app.models import CallState
+from calls_app.web import BODY_DEADLINE_SECONDS
 from tests.app_process import AppProcess, free_port, run_app
 from tests.conftest import ALICE, Database, app_env, migrate, settle
 from tests.fake_slack import FakeSlack
@@ -355,3 +358,88 @@ def test_two_workers_register_ten_concurrent_joins_once_each(
     adds = fake_slack.calls_to("calls.participants.add")
     assert sorted(u["slack_id"] for a in adds for u in a["users"]) == people  # each once
     assert sorted(db.present(call.id)) == sorted([ALICE, *people])
+
+
+# ---------------------------------------------------------------------------------- slow bodies
+
+TRICKLERS = 24  # more than the worker's 16 request threads
+
+
+def trickling_client(port: int) -> socket.socket:
+    """A client that sends its headers, promising a 1 KB body, and none of the body yet."""
+    client = socket.create_connection(("127.0.0.1", port), timeout=5)
+    client.sendall(
+        b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+    )
+    client.setblocking(False)
+    return client
+
+
+def trickle(clients: list[socket.socket], answers: dict[int, bytes], stop: threading.Event) -> None:
+    """Each client sends its body a byte at a time until it is answered (or `stop`, or 30 s)."""
+    deadline = time.monotonic() + 30
+    while not stop.is_set() and time.monotonic() < deadline and len(answers) < len(clients):
+        for n, client in enumerate(clients):
+            if n in answers:
+                continue
+            with contextlib.suppress(BlockingIOError):
+                answers[n] = client.recv(200)  # an answer, or b"" if closed without one
+                continue
+            with contextlib.suppress(OSError):
+                client.send(b"a")
+        stop.wait(0.1)
+
+
+def test_clients_trickling_their_bodies_cannot_stop_the_app_serving(
+    start_app: StartApp, fake_slack: FakeSlack, database_url: URL
+) -> None:
+    app = start_app(app_env(fake_slack, database_url))
+    clients = [trickling_client(app.port) for _ in range(TRICKLERS)]
+    answers: dict[int, bytes] = {}
+    stop = threading.Event()
+    trickling = threading.Thread(target=trickle, args=(clients, answers, stop), daemon=True)
+    trickling.start()
+    try:
+        time.sleep(0.5)  # every request thread is reading a body by now
+        asked = time.monotonic()
+        health = get(f"{app.base_url}/healthz")
+        waited = time.monotonic() - asked
+        assert (health.status, health.body) == (200, "ok"), health
+        assert len(answers) < TRICKLERS  # answered while some still trickled
+        # A body is cut off 3 s after it was first read; /healthz had a thread by then.
+        assert waited < BODY_DEADLINE_SECONDS + 2, waited
+        trickling.join(timeout=3 * BODY_DEADLINE_SECONDS)
+        assert len(answers) == TRICKLERS, answers
+        assert {answer.split(b"\r\n")[0] for answer in answers.values()} == {
+            b"HTTP/1.1 408 Request Timeout"
+        }
+    finally:
+        stop.set()
+        trickling.join(timeout=5)
+        for client in clients:
+            client.close()
+    assert app.output().count("408 request body not received in time") == TRICKLERS
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [b"zz\r\nab\r\n0\r\n\r\n", b"5\r\nab"],
+    ids=["malformed", "cut off"],
+)
+def test_a_chunked_body_that_is_not_whole_gets_400(
+    start_app: StartApp, fake_slack: FakeSlack, database_url: URL, chunks: bytes
+) -> None:
+    app = start_app(app_env(fake_slack, database_url))
+    with socket.create_connection(("127.0.0.1", app.port), timeout=10) as client:
+        client.sendall(
+            b"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + chunks
+        )
+        client.shutdown(socket.SHUT_WR)  # nothing more comes
+        answer = client.recv(200)
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request"), answer
+    assert "400 request body unreadable" in app.output()
+    assert "Traceback" not in app.output()
+    assert get(f"{app.base_url}/healthz").status == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from urllib.parse import quote_plus, urlencode
@@ -58,6 +59,29 @@ def test_requests_not_signed_by_slack_get_401_and_reach_nothing(running_app, how
     result = post(app.slack.events_url, START_FORM, content_type=FORM, **kwargs)
     assert result.status == 401
     time.sleep(0.2)  # anything wrongly started would have reached the fake by now
+    nothing_happened(app)
+
+
+ODD_SIGNATURE_HEADERS = {
+    # str.isdigit() is True for "²", and int() refuses it.
+    "superscript timestamp": {"timestamp": "²"},
+    # int() refuses more than 4300 digits.
+    "5000-digit timestamp": {"timestamp": "1" * 5000},
+    # hmac.compare_digest() raises on a non-ASCII str.
+    "non-ASCII signature": {"signature": "v0=" + "é" * 64},
+}
+
+
+@pytest.mark.parametrize("headers", ODD_SIGNATURE_HEADERS.values(), ids=ODD_SIGNATURE_HEADERS)
+def test_odd_signature_headers_get_401_and_one_log_line(running_app, caplog, headers):
+    app = running_app
+    caplog.set_level(logging.INFO)
+    result = post(app.slack.events_url, START_FORM, content_type=FORM, **headers)
+    assert (result.status, result.body) == (401, "invalid signature")
+    logged = [(r.name, r.getMessage(), r.exc_info) for r in caplog.records]
+    assert logged == [
+        ("calls_app.web", "refused a request to /slack/events: 401 invalid signature", None)
+    ]
     nothing_happened(app)
 
 
