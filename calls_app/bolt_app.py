@@ -63,7 +63,7 @@ def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -
             home_store=HomeStore(engine),
             clock=clock,
             join_urls=provider_from_settings(settings),
-            admins=AdminCache(),
+            admins=AdminCache(clock=clock),
             lease=timedelta(seconds=settings.action_lease_seconds),
         ),
         installs=installs,

@@ -901,12 +901,20 @@ class FakeSlack:
         is_owner: bool = False,
         is_primary_owner: bool = False,
         is_bot: bool = False,
+        home_team_id: str | None = None,
+        enterprise_user: dict | None = None,
     ) -> None:
-        """A user of ``team_id`` (default: the fake's own team)."""
+        """A user of ``team_id`` (default: the fake's own team).
+
+        ``home_team_id``: the workspace users.info names instead, its roles being theirs there
+        (a Slack Connect user from another organization, or of another workspace of the same
+        Grid organization); ``enterprise_user``: users.info's Enterprise Grid object
+        (``enterprise_id``, ``is_admin``, ``is_owner``, ``teams``).
+        """
         with self._lock:
             team = self._team(team_id)
             team.users[user_id] = self._user_record(
-                team.id,
+                home_team_id or team.id,
                 user_id,
                 name or f"user_{user_id.lower()}",
                 is_admin=is_admin,
@@ -914,6 +922,8 @@ class FakeSlack:
                 is_primary_owner=is_primary_owner,
                 is_bot=is_bot,
             )
+            if enterprise_user is not None:
+                team.users[user_id]["enterprise_user"] = {"id": user_id, **enterprise_user}
 
     def add_channel(
         self,
