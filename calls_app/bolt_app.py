@@ -21,6 +21,7 @@ from calls_app.installations import (
     installation_store,
     oauth_state_store,
 )
+from calls_app.limits import CallLimits
 from calls_app.listeners import register_listeners
 from calls_app.permissions import AdminCache
 from calls_app.providers import provider_from_settings
@@ -65,6 +66,10 @@ def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -
             join_urls=provider_from_settings(settings),
             admins=AdminCache(clock=clock),
             lease=timedelta(seconds=settings.action_lease_seconds),
+            limits=CallLimits(
+                per_channel=settings.max_live_per_channel,
+                per_person=settings.max_live_per_person,
+            ),
         ),
         installs=installs,
         clients=WorkspaceClients(

@@ -57,6 +57,8 @@ class Settings:
     max_call_seconds: int
     empty_grace_seconds: int
     reconcile_interval_seconds: int  # 0: no background reconciler in this process
+    max_live_per_channel: int  # calls running at once in one channel
+    max_live_per_person: int  # calls one person has started that still run
 
     @property
     def secrets(self) -> list[str]:
@@ -134,6 +136,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_call_seconds=_duration(env, "CALLS_MAX_DURATION", 12 * 3600),
         empty_grace_seconds=_duration(env, "CALLS_EMPTY_GRACE", 5 * 60),
         reconcile_interval_seconds=_duration(env, "CALLS_RECONCILE_INTERVAL", 60, allow_zero=True),
+        # At most 50: `/call status` shows (and asks Slack about) every call of a channel.
+        max_live_per_channel=_int(env, "CALLS_MAX_LIVE_PER_CHANNEL", 10, 1, 50),
+        max_live_per_person=_int(env, "CALLS_MAX_LIVE_PER_PERSON", 5, 1, 50),
     )
 
 

@@ -63,6 +63,24 @@ class NotAllowed(CallsError):
         )
 
 
+class TooManyCalls(CallsError):
+    """A start would take the channel's or the person's running calls past their limit."""
+
+    @classmethod
+    def in_channel(cls, limit: int) -> TooManyCalls:
+        return cls(
+            f"This channel already has the most calls it may have running at once ({limit}). "
+            "End one before starting another."
+        )
+
+    @classmethod
+    def by_person(cls, limit: int) -> TooManyCalls:
+        return cls(
+            f"You already have the most calls one person may have running at once ({limit}). "
+            "End one before starting another."
+        )
+
+
 class NotInCall(CallsError):
     def __init__(self, title: str) -> None:
         super().__init__(f"You're not in the call “{escape_mrkdwn(title)}”.")

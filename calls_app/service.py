@@ -31,6 +31,7 @@ from calls_app.errors import (
     UsageError,
 )
 from calls_app.home import HomeService
+from calls_app.limits import CallLimits
 from calls_app.models import Call, CallState, EndReason
 from calls_app.permissions import AdminCache, may_host
 from calls_app.providers import JoinUrlProvider
@@ -96,8 +97,10 @@ class CallService:
         admins: AdminCache,
         lease: timedelta,
         homes: HomeService,
+        limits: CallLimits,
     ) -> None:
         self.homes = homes
+        self._limits = limits
         self._store = store
         self._slack = slack
         self._clock = clock
@@ -140,6 +143,10 @@ class CallService:
         join_url: str | None = None,
     ) -> StartedCall:
         """Register the call with Slack, post it in the channel, invite people."""
+        in_channel, by_person = self._store.running_call_counts(
+            team_id=actor.team_id, channel_id=channel_id, user_id=actor.user_id
+        )
+        self._limits.check_start(in_channel=in_channel, by_person=by_person)
         invitees = [user for user in dict.fromkeys(invitees) if user != actor.user_id]
         _check_invitee_count(invitees)
         started_at = self._clock()
@@ -515,7 +522,8 @@ class CallService:
             raise NoLiveCall()
         now = self._clock()
         statuses = []
-        for call in calls:
+        # One calls.info per call: no more than a channel may run, though a race can start more.
+        for call in calls[: self._limits.per_channel]:
             assert call.slack_call_id is not None
             info = self._slack.call_info(call.slack_call_id)
             started_at = info.date_start or call.started_at

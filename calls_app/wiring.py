@@ -11,6 +11,7 @@ from slack_sdk.oauth.installation_store import InstallationStore
 
 from calls_app.clock import Clock
 from calls_app.home import HomeService
+from calls_app.limits import CallLimits
 from calls_app.permissions import AdminCache
 from calls_app.providers import JoinUrlProvider
 from calls_app.service import CallService
@@ -29,6 +30,7 @@ class ServiceFactory:
     join_urls: JoinUrlProvider
     admins: AdminCache
     lease: timedelta
+    limits: CallLimits
 
     def call_service(self, client: WebClient) -> CallService:
         slack = SlackGateway(client)
@@ -39,6 +41,7 @@ class ServiceFactory:
             join_urls=self.join_urls,
             admins=self.admins,
             lease=self.lease,
+            limits=self.limits,
             homes=HomeService(
                 store=self.home_store, slack=slack, clock=self.clock, admins=self.admins
             ),
