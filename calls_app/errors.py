@@ -90,10 +90,14 @@ class ChooseCall(CallsError):
     """Several calls fit; the person picks one instead of the app guessing."""
 
     def __init__(self, verb: str, calls: Sequence[Call], title: str | None = None) -> None:
-        super().__init__(f"Several calls are running here. Which one do you want to {verb}?")
+        super().__init__(self.question(verb))
         self.verb = verb
         self.calls = list(calls)
         self.title = title
+
+    @staticmethod
+    def question(verb: str) -> str:
+        return f"Several calls are running here. Which one do you want to {verb}?"
 
 
 class SlackFailure(CallsError):

@@ -562,6 +562,13 @@ class CallService:
                 return self._message_we_did_not_know(call, pressed_on)
             return call
         assert channel_id is not None
+        calls = self.calls_to_choose(actor, verb, channel_id=channel_id)
+        if len(calls) > 1:
+            raise ChooseCall(verb, calls, title)
+        return calls[0]
+
+    def calls_to_choose(self, actor: Actor, verb: str, *, channel_id: str) -> list[Call]:
+        """The live calls of the channel a command may mean, oldest first: the picker's list."""
         calls = self._store.live_calls_in_channel(team_id=actor.team_id, channel_id=channel_id)
         if verb == "leave" and len(calls) > 1:
             mine = self._store.calls_user_is_in(
@@ -571,9 +578,7 @@ class CallService:
                 calls = [c for c in calls if c.id in mine]
         if not calls:
             raise NoLiveCall()
-        if len(calls) > 1:
-            raise ChooseCall(verb, calls, title)
-        return calls[0]
+        return calls
 
     @staticmethod
     def _ensure_live(call: Call, *, allow_ending: bool = False) -> None:
