@@ -78,11 +78,13 @@ def plain(text: str, limit: int) -> dict:
     return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
 
 
+def mrkdwn(text: str, limit: int) -> dict:
+    # verbatim: Slack leaves user text as typed (no auto-links or mentions); ours are explicit.
+    return {"type": "mrkdwn", "text": truncate(text, limit), "verbatim": True}
+
+
 def mrkdwn_section(text: str) -> dict:
-    return {
-        "type": "section",
-        "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_LIMIT)},
-    }
+    return {"type": "section", "text": mrkdwn(text, SECTION_TEXT_LIMIT)}
 
 
 def button(
@@ -108,7 +110,7 @@ def button(
 
 
 def context_block(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, 2000)}]}
+    return {"type": "context", "elements": [mrkdwn(text, 2000)]}
 
 
 def actions_block(elements: list[dict], *, block_id: str | None = None) -> dict:

@@ -356,6 +356,8 @@ class BlockKitValidator:
             self.fail(f"{pointer}/type", f"must be plain_text here, got {kind!r}")
         if kind == "mrkdwn" and "emoji" in obj:
             self.fail(f"{pointer}/emoji", "emoji is only allowed on plain_text")
+        if "verbatim" in obj and (kind != "mrkdwn" or not isinstance(obj["verbatim"], bool)):
+            self.fail(f"{pointer}/verbatim", "verbatim is a boolean, allowed only on mrkdwn")
         self.check_string(obj.get("text"), f"{pointer}/text", max_len=max_len)
 
     def _list(self, value: Any, pointer: str, *, max_items: int, what: str) -> list:

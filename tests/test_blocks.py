@@ -21,7 +21,9 @@ from calls_app.blocks import (
     RenameModalMetadata,
 )
 from calls_app.models import Call, CallState
+from calls_app.store import HomeCalls
 from calls_app.text import escape_mrkdwn, format_duration, truncate
+from tests.fake_slack import BlockKitValidator
 
 ALICE = "U0ALICE001"
 BOB = "U0BOB00001"
@@ -630,3 +632,62 @@ def test_usage_text_puts_the_problem_first() -> None:
     assert text.splitlines()[0] == "I don't know `frob`."
     assert text.splitlines()[1:] == blocks.usage_text().splitlines()
 
+
+# -- verbatim: Slack leaves user text as typed ------------------------------------------------
+
+
+def every_view(call: Call) -> list[list[dict]]:
+    """The blocks of every message and view, the call's title in each."""
+    ended = make_call(title=call.title, state=CallState.ENDED, ended_at=STARTED_AT)
+    home = blocks.home_view(
+        HomeCalls(active=[call], more_active=True, recent=[ended], present={}, took_part={}),
+        may_end={call.id},
+        now=STARTED_AT,
+        notice=f"The call “{escape_mrkdwn(call.title)}” has already ended.",
+    )
+    messages = [
+        *every_message(call),
+        blocks.unstarted_call_message(call),
+        blocks.copy_of_call_message(call),
+    ]
+    return [m.blocks for m in messages] + [
+        home["blocks"],
+        blocks.modal_message("Call started", f"*{escape_mrkdwn(call.title)}* is live.")["blocks"],
+    ]
+
+
+def test_every_mrkdwn_text_with_user_text_is_verbatim() -> None:
+    call = make_call(title="standup #general @here www.example.com", ended_by=BOB)
+    for view_blocks in every_view(call):
+        for node in nodes(view_blocks):
+            if node.get("type") == "mrkdwn":
+                assert node.get("verbatim") is True, node
+            if node.get("type") == "plain_text":
+                assert "verbatim" not in node, node
+    titled = [
+        n for v in every_view(call) for n in nodes(v) if "www.example.com" in str(n.get("text"))
+    ]
+    assert len([n for n in titled if n.get("type") == "mrkdwn"]) >= 10
+
+
+@pytest.mark.parametrize("title", ["Standup", EVIL_TITLE, "😀" * 150])
+def test_the_fake_slacks_validator_accepts_every_message(title: str) -> None:
+    call = make_call(title=title, ended_by=BOB, duration_seconds=42)
+    for view_blocks in every_view(call):
+        assert BlockKitValidator(lambda _: True).check_blocks(view_blocks, limit=100) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        {"type": "plain_text", "text": "Hi", "verbatim": True},
+        {"type": "mrkdwn", "text": "Hi", "verbatim": "true"},
+    ],
+)
+def test_the_fake_slacks_validator_refuses_verbatim_out_of_place(text: dict) -> None:
+    errors = BlockKitValidator(lambda _: True).check_blocks(
+        [{"type": "section", "text": text}], limit=50
+    )
+    assert errors == [
+        "verbatim is a boolean, allowed only on mrkdwn [json-pointer:/blocks/0/text/verbatim]"
+    ]
