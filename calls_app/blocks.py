@@ -6,6 +6,7 @@ Limits are enforced here, once: user text is cut to fit and escaped where it is 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ from calls_app.text import escape_mrkdwn, format_duration, truncate
 
 BUTTON_TEXT_LIMIT = 75
 SECTION_TEXT_LIMIT = 3000
-MAX_PICKER_BUTTONS = 25  # an actions block holds at most 25 elements
+MAX_PICKER_BUTTONS = 25  # an actions block holds at most 25 elements: one page of the picker
 
 
 class ActionId(StrEnum):
@@ -26,6 +27,7 @@ class ActionId(StrEnum):
     END = "call_end"
     RENAME = "call_rename"
     PICK = "call_pick"  # a button in the "which call?" picker; suffixed with its index
+    PICK_MORE = "call_pick_more"  # the picker's next page
 
 
 class CallbackId(StrEnum):
@@ -36,6 +38,7 @@ class CallbackId(StrEnum):
 class BlockId(StrEnum):
     CALL_ACTIONS = "call_actions"
     PICKER = "call_picker"
+    PICKER_MORE = "call_picker_more"
     TITLE = "title_block"
     CHANNEL = "channel_block"
     PEOPLE = "people_block"
@@ -75,11 +78,13 @@ def plain(text: str, limit: int) -> dict:
     return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
 
 
+def mrkdwn(text: str, limit: int) -> dict:
+    # verbatim: Slack leaves user text as typed (no auto-links or mentions); ours are explicit.
+    return {"type": "mrkdwn", "text": truncate(text, limit), "verbatim": True}
+
+
 def mrkdwn_section(text: str) -> dict:
-    return {
-        "type": "section",
-        "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_LIMIT)},
-    }
+    return {"type": "section", "text": mrkdwn(text, SECTION_TEXT_LIMIT)}
 
 
 def button(
@@ -105,7 +110,7 @@ def button(
 
 
 def context_block(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, 2000)}]}
+    return {"type": "context", "elements": [mrkdwn(text, 2000)]}
 
 
 def actions_block(elements: list[dict], *, block_id: str | None = None) -> dict:
@@ -231,10 +236,45 @@ def joined_reply(call: Call, *, already_in: bool) -> Message:
     return Message(text=text, blocks=[mrkdwn_section(text), open_call_button(call)])
 
 
-def call_picker(*, question: str, verb: str, calls: Sequence[Call], title: str | None) -> Message:
-    """One button per call, each carrying what to do with it."""
+@dataclass(frozen=True)
+class PickerPage:
+    """What the picker's More button carries: the verb, the page to show, a new title."""
+
+    verb: str
+    page: int
+    title: str | None
+
+    def dumps(self) -> str:
+        value: dict = {"verb": self.verb, "page": self.page}
+        if self.title is not None:
+            value["title"] = self.title
+        return json.dumps(value)
+
+    @classmethod
+    def loads(cls, raw: str) -> PickerPage | None:
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        verb, page, title = data.get("verb"), data.get("page"), data.get("title")
+        if not isinstance(verb, str) or type(page) is not int or not isinstance(title, str | None):
+            return None
+        return cls(verb=verb, page=page, title=title)
+
+
+def call_picker(
+    *, question: str, verb: str, calls: Sequence[Call], title: str | None, page: int = 0
+) -> Message:
+    """One button per call, each carrying what to do with it; a page of them at a time, with
+    a More button while calls remain after it."""
+    pages = max(1, math.ceil(len(calls) / MAX_PICKER_BUTTONS))
+    page = min(max(page, 0), pages - 1)  # the list may have shrunk since the last page
+    first = page * MAX_PICKER_BUTTONS
+    shown = calls[first : first + MAX_PICKER_BUTTONS]
     buttons = []
-    for index, call in enumerate(calls[:MAX_PICKER_BUTTONS]):
+    for index, call in enumerate(shown):
         value = {"verb": verb, "call_id": call.id}
         if title is not None:
             value["title"] = title
@@ -242,13 +282,17 @@ def call_picker(*, question: str, verb: str, calls: Sequence[Call], title: str |
         label = truncate(call.title, BUTTON_TEXT_LIMIT - len(started)) + started
         url = call.join_url if verb == "join" else None  # a join pick opens the call too
         buttons.append(button(label, f"{ActionId.PICK}_{index}", json.dumps(value), url=url))
-    return Message(
-        text=question,
-        blocks=[
-            mrkdwn_section(question),
-            actions_block(buttons, block_id=BlockId.PICKER),
-        ],
-    )
+    picker = [mrkdwn_section(question), actions_block(buttons, block_id=BlockId.PICKER)]
+    if pages > 1:
+        picker.append(context_block(f"Calls {first + 1}–{first + len(shown)} of {len(calls)}."))
+    if page + 1 < pages:
+        picker.append(
+            actions_block(
+                [button("More", ActionId.PICK_MORE, PickerPage(verb, page + 1, title).dumps())],
+                block_id=BlockId.PICKER_MORE,
+            )
+        )
+    return Message(text=question, blocks=picker)
 
 
 def status_message(statuses: Sequence[CallStatus]) -> Message:

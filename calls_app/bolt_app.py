@@ -21,6 +21,7 @@ from calls_app.installations import (
     installation_store,
     oauth_state_store,
 )
+from calls_app.limits import CallLimits
 from calls_app.listeners import register_listeners
 from calls_app.outbox import Kind, Outbox
 from calls_app.permissions import AdminCache
@@ -75,7 +76,7 @@ def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -
             home_store=HomeStore(engine),
             clock=clock,
             join_urls=provider_from_settings(settings),
-            admins=AdminCache(),
+            admins=AdminCache(clock=clock),
             lease=timedelta(seconds=settings.action_lease_seconds),
             outbox=Outbox(
                 engine,
@@ -84,7 +85,11 @@ def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -
                     Kind.HOME: timedelta(seconds=settings.home_refresh_seconds),
                 },
             ),
-            limits=RateLimits(),
+            rate_limits=RateLimits(),
+            call_limits=CallLimits(
+                per_channel=settings.max_live_per_channel,
+                per_person=settings.max_live_per_person,
+            ),
         ),
         installs=installs,
         clients=WorkspaceClients(

@@ -60,6 +60,8 @@ class Settings:
     reconcile_interval_seconds: int  # 0: no background reconciler in this process
     queue_size: int  # people's actions a process takes on before it says it is busy
     home_refresh_seconds: int  # a person's Home is re-published at most this often
+    max_live_per_channel: int  # calls running at once in one channel
+    max_live_per_person: int  # calls one person has started that still run
 
     @property
     def secrets(self) -> list[str]:
@@ -139,6 +141,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         reconcile_interval_seconds=_duration(env, "CALLS_RECONCILE_INTERVAL", 60, allow_zero=True),
         queue_size=_int(env, "CALLS_QUEUE_SIZE", 200, 1, 100_000),
         home_refresh_seconds=_duration(env, "CALLS_HOME_REFRESH", 10, allow_zero=True),
+        # At most 50: `/call status` shows (and asks Slack about) every call of a channel.
+        max_live_per_channel=_int(env, "CALLS_MAX_LIVE_PER_CHANNEL", 10, 1, 50),
+        max_live_per_person=_int(env, "CALLS_MAX_LIVE_PER_PERSON", 5, 1, 50),
     )
 
 

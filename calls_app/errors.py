@@ -70,6 +70,24 @@ class NotAllowed(CallsError):
         )
 
 
+class TooManyCalls(CallsError):
+    """A start would take the channel's or the person's running calls past their limit."""
+
+    @classmethod
+    def in_channel(cls, limit: int) -> TooManyCalls:
+        return cls(
+            f"This channel already has the most calls it may have running at once ({limit}). "
+            "End one before starting another."
+        )
+
+    @classmethod
+    def by_person(cls, limit: int) -> TooManyCalls:
+        return cls(
+            f"You already have the most calls one person may have running at once ({limit}). "
+            "End one before starting another."
+        )
+
+
 class NotInCall(CallsError):
     def __init__(self, title: str) -> None:
         super().__init__(f"You're not in the call “{escape_mrkdwn(title)}”.")
@@ -79,10 +97,14 @@ class ChooseCall(CallsError):
     """Several calls fit; the person picks one instead of the app guessing."""
 
     def __init__(self, verb: str, calls: Sequence[Call], title: str | None = None) -> None:
-        super().__init__(f"Several calls are running here. Which one do you want to {verb}?")
+        super().__init__(self.question(verb))
         self.verb = verb
         self.calls = list(calls)
         self.title = title
+
+    @staticmethod
+    def question(verb: str) -> str:
+        return f"Several calls are running here. Which one do you want to {verb}?"
 
 
 class SlackFailure(CallsError):

@@ -32,6 +32,7 @@ from calls_app.errors import (
     UsageError,
 )
 from calls_app.home import HomeService
+from calls_app.limits import CallLimits
 from calls_app.models import Call, CallState, EndReason
 from calls_app.outbox import Outbox
 from calls_app.permissions import AdminCache, may_host
@@ -99,9 +100,11 @@ class CallService:
         lease: timedelta,
         homes: HomeService,
         outbox: Outbox,
+        limits: CallLimits,
     ) -> None:
         self.homes = homes
         self._outbox = outbox
+        self._limits = limits
         self._store = store
         self._slack = slack
         self._clock = clock
@@ -151,6 +154,10 @@ class CallService:
         join_url: str | None = None,
     ) -> StartedCall:
         """Register the call with Slack, post it in the channel, invite people."""
+        in_channel, by_person = self._store.running_call_counts(
+            team_id=actor.team_id, channel_id=channel_id, user_id=actor.user_id
+        )
+        self._limits.check_start(in_channel=in_channel, by_person=by_person)
         invitees = [user for user in dict.fromkeys(invitees) if user != actor.user_id]
         _check_invitee_count(invitees)
         started_at = self._clock()
@@ -525,7 +532,8 @@ class CallService:
             raise NoLiveCall()
         now = self._clock()
         statuses = []
-        for call in calls:
+        # One calls.info per call: no more than a channel may run, though a race can start more.
+        for call in calls[: self._limits.per_channel]:
             assert call.slack_call_id is not None
             info = self._slack.call_info(call.slack_call_id)
             started_at = info.date_start or call.started_at
@@ -564,6 +572,13 @@ class CallService:
                 return self._message_we_did_not_know(call, pressed_on)
             return call
         assert channel_id is not None
+        calls = self.calls_to_choose(actor, verb, channel_id=channel_id)
+        if len(calls) > 1:
+            raise ChooseCall(verb, calls, title)
+        return calls[0]
+
+    def calls_to_choose(self, actor: Actor, verb: str, *, channel_id: str) -> list[Call]:
+        """The live calls of the channel a command may mean, oldest first: the picker's list."""
         calls = self._store.live_calls_in_channel(team_id=actor.team_id, channel_id=channel_id)
         if verb == "leave" and len(calls) > 1:
             mine = self._store.calls_user_is_in(
@@ -573,9 +588,7 @@ class CallService:
                 calls = [c for c in calls if c.id in mine]
         if not calls:
             raise NoLiveCall()
-        if len(calls) > 1:
-            raise ChooseCall(verb, calls, title)
-        return calls[0]
+        return calls
 
     @staticmethod
     def _ensure_live(call: Call, *, allow_ending: bool = False) -> None:

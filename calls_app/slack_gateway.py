@@ -185,6 +185,17 @@ class Pacing:
     share: float | None = None
 
 
+@dataclass(frozen=True)
+class UserRoles:
+    """What users.info says of where someone belongs and what they administer."""
+
+    team_id: str | None  # the workspace the user belongs to (another org's, in Slack Connect)
+    workspace_admin: bool  # admin, owner or primary owner of that workspace
+    enterprise_id: str | None  # their Enterprise Grid organization (enterprise_user)
+    enterprise_teams: tuple[str, ...]  # the organization's workspaces they are in
+    org_admin: bool  # admin or owner of the whole organization
+
+
 class SlackGateway:
     def __init__(
         self, client: WebClient, *, pacing: Pacing | None = None, deadline: float | None = None
@@ -343,9 +354,18 @@ class SlackGateway:
             blocks=blocks,
         )
 
-    def user_is_admin(self, user_id: str) -> bool:
+    def user_roles(self, user_id: str) -> UserRoles:
         user = self._send("users.info", self._client.users_info, user=user_id)["user"]
-        return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+        grid = user.get("enterprise_user") or {}
+        return UserRoles(
+            team_id=user.get("team_id"),
+            workspace_admin=bool(
+                user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")
+            ),
+            enterprise_id=grid.get("enterprise_id"),
+            enterprise_teams=tuple(grid.get("teams") or ()),
+            org_admin=bool(grid.get("is_admin") or grid.get("is_owner")),
+        )
 
     def channel_membership(self, channel_id: str) -> tuple[str, bool]:
         """The channel's name and whether the app is in it; one it can't see, it isn't in."""

@@ -180,6 +180,36 @@ class CallStore:
                 db.execute(self._LIVE_IN_CHANNEL, {"team": team_id, "channel": channel_id})
             )
 
+    # Starting calls count too, so a burst of starts can't slip past the limits.
+    _RUNNING = _state_is(CallState.STARTING, *LIVE_STATES)
+    _RUNNING_COUNTS = select(
+        select(func.count())
+        .where(
+            calls.c.team_id == bindparam("team"),
+            calls.c.channel_id == bindparam("channel"),
+            _RUNNING,
+        )
+        .scalar_subquery(),
+        select(func.count())
+        .where(
+            calls.c.team_id == bindparam("team"),
+            calls.c.created_by == bindparam("user"),
+            _RUNNING,
+        )
+        .scalar_subquery(),
+    )
+
+    def running_call_counts(
+        self, *, team_id: str, channel_id: str, user_id: str
+    ) -> tuple[int, int]:
+        """How many calls not over yet are in the channel, and were started by the person;
+        each count reads its own index (team, channel, state) and (team, creator, state)."""
+        with self._reading() as db:
+            in_channel, by_person = db.execute(
+                self._RUNNING_COUNTS, {"team": team_id, "channel": channel_id, "user": user_id}
+            ).one()
+        return in_channel, by_person
+
     _KNOWN = select(participants.c.slack_user_id).where(
         participants.c.call_id == bindparam("call"), participants.c.slack_user_id.is_not(None)
     )

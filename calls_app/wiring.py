@@ -11,6 +11,7 @@ from slack_sdk.oauth.installation_store import InstallationStore
 
 from calls_app.clock import Clock
 from calls_app.home import HomeService
+from calls_app.limits import CallLimits
 from calls_app.outbox import Outbox
 from calls_app.participant_sync import ParticipantSync
 from calls_app.permissions import AdminCache
@@ -33,7 +34,8 @@ class ServiceFactory:
     admins: AdminCache
     lease: timedelta
     outbox: Outbox
-    limits: RateLimits
+    rate_limits: RateLimits
+    call_limits: CallLimits
 
     def call_service(
         self, client: WebClient, *, team_id: str, share: float | None = None
@@ -50,6 +52,7 @@ class ServiceFactory:
             lease=self.lease,
             homes=self._homes(slack),
             outbox=self.outbox,
+            limits=self.call_limits,
         )
 
     def participant_sync(self, client: WebClient, *, team_id: str) -> ParticipantSync:
@@ -61,7 +64,7 @@ class ServiceFactory:
         return self._homes(self._gateway(client, team_id, share=BACKGROUND_SHARE))
 
     def _gateway(self, client: WebClient, team_id: str, *, share: float | None) -> SlackGateway:
-        return SlackGateway(client, pacing=Pacing(self.limits, team_id, share))
+        return SlackGateway(client, pacing=Pacing(self.rate_limits, team_id, share))
 
     def _homes(self, slack: SlackGateway) -> HomeService:
         return HomeService(

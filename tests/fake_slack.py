@@ -419,6 +419,8 @@ class BlockKitValidator:
             self.fail(f"{pointer}/type", f"must be plain_text here, got {kind!r}")
         if kind == "mrkdwn" and "emoji" in obj:
             self.fail(f"{pointer}/emoji", "emoji is only allowed on plain_text")
+        if "verbatim" in obj and (kind != "mrkdwn" or not isinstance(obj["verbatim"], bool)):
+            self.fail(f"{pointer}/verbatim", "verbatim is a boolean, allowed only on mrkdwn")
         self.check_string(obj.get("text"), f"{pointer}/text", max_len=max_len)
 
     def _list(self, value: Any, pointer: str, *, max_items: int, what: str) -> list:
@@ -972,12 +974,20 @@ class FakeSlack:
         is_owner: bool = False,
         is_primary_owner: bool = False,
         is_bot: bool = False,
+        home_team_id: str | None = None,
+        enterprise_user: dict | None = None,
     ) -> None:
-        """A user of ``team_id`` (default: the fake's own team)."""
+        """A user of ``team_id`` (default: the fake's own team).
+
+        ``home_team_id``: the workspace users.info names instead, its roles being theirs there
+        (a Slack Connect user from another organization, or of another workspace of the same
+        Grid organization); ``enterprise_user``: users.info's Enterprise Grid object
+        (``enterprise_id``, ``is_admin``, ``is_owner``, ``teams``).
+        """
         with self._lock:
             team = self._team(team_id)
             team.users[user_id] = self._user_record(
-                team.id,
+                home_team_id or team.id,
                 user_id,
                 name or f"user_{user_id.lower()}",
                 is_admin=is_admin,
@@ -985,6 +995,8 @@ class FakeSlack:
                 is_primary_owner=is_primary_owner,
                 is_bot=is_bot,
             )
+            if enterprise_user is not None:
+                team.users[user_id]["enterprise_user"] = {"id": user_id, **enterprise_user}
 
     def add_channel(
         self,

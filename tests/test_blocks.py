@@ -17,10 +17,13 @@ from calls_app.blocks import (
     CallStatus,
     Message,
     Person,
+    PickerPage,
     RenameModalMetadata,
 )
 from calls_app.models import Call, CallState
+from calls_app.store import HomeCalls
 from calls_app.text import escape_mrkdwn, format_duration, truncate
+from tests.fake_slack import BlockKitValidator
 
 ALICE = "U0ALICE001"
 BOB = "U0BOB00001"
@@ -358,9 +361,16 @@ def forty_calls(title: str = "Call") -> list[Call]:
 
 
 def picker_buttons(message: Message) -> list[dict]:
-    [actions] = action_blocks(message)
-    assert actions["block_id"] == BlockId.PICKER
+    [actions] = [b for b in action_blocks(message) if b["block_id"] == BlockId.PICKER]
     return actions["elements"]
+
+
+def more_button(message: Message) -> dict | None:
+    more = [b for b in action_blocks(message) if b["block_id"] == BlockId.PICKER_MORE]
+    if not more:
+        return None
+    [[button]] = [b["elements"] for b in more]
+    return button
 
 
 @pytest.mark.parametrize("verb", ["join", "leave", "end", "rename"])
@@ -407,9 +417,73 @@ def test_picker_values_fit_for_the_longest_rename_title(new_title: str) -> None:
     calls = forty_calls(title="x" * 150)
     message = blocks.call_picker(question="Which?", verb="rename", calls=calls, title=new_title)
     assert_within_limits(message)
-    for button in picker_buttons(message):
+    for button in [*picker_buttons(message), more_button(message)]:
         assert len(button["value"]) <= 2000
         assert json.loads(button["value"])["title"] == new_title
+
+
+@pytest.mark.parametrize("verb", ["join", "leave", "end", "rename"])
+def test_picker_shows_a_page_and_a_more_button_for_the_next(verb: str) -> None:
+    title = "New name" if verb == "rename" else None
+    calls = forty_calls()
+    first = blocks.call_picker(question="Which?", verb=verb, calls=calls, title=title)
+    assert [json.loads(b["value"])["call_id"] for b in picker_buttons(first)] == list(
+        range(100, 125)
+    )
+    assert first.blocks[2] == blocks.context_block("Calls 1–25 of 40.")
+    more = more_button(first)
+    assert more is not None
+    assert (more["action_id"], more["text"]["text"]) == (ActionId.PICK_MORE, "More")
+    assert PickerPage.loads(more["value"]) == PickerPage(verb, 1, title)
+
+    second = blocks.call_picker(question="Which?", verb=verb, calls=calls, title=title, page=1)
+    assert_within_limits(second)
+    buttons = picker_buttons(second)
+    assert [json.loads(b["value"])["call_id"] for b in buttons] == list(range(125, 140))
+    assert [b["action_id"] for b in buttons] == [f"call_pick_{i}" for i in range(15)]
+    assert second.blocks[2] == blocks.context_block("Calls 26–40 of 40.")
+    assert more_button(second) is None  # the last page
+
+
+def test_a_picker_that_fits_on_one_page_has_no_more_button() -> None:
+    calls = forty_calls()[:25]
+    message = blocks.call_picker(question="Which?", verb="end", calls=calls, title=None)
+    assert [b["type"] for b in message.blocks] == ["section", "actions"]
+    assert len(picker_buttons(message)) == 25
+    assert more_button(message) is None
+
+
+@pytest.mark.parametrize(("page", "first_id"), [(-1, 100), (1, 125), (2, 125), (99, 125)])
+def test_a_page_past_either_end_shows_the_nearest(page: int, first_id: int) -> None:
+    """The calls may have ended since the picker was drawn: its next page may be gone."""
+    calls = forty_calls()[:30]
+    message = blocks.call_picker(question="Which?", verb="end", calls=calls, title=None, page=page)
+    assert json.loads(picker_buttons(message)[0]["value"])["call_id"] == first_id
+
+
+@pytest.mark.parametrize("page", [PickerPage("end", 1, None), PickerPage("rename", 3, "😀" * 150)])
+def test_picker_page_round_trips(page: PickerPage) -> None:
+    assert PickerPage.loads(page.dumps()) == page
+    assert len(page.dumps()) <= 2000  # a button's value
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "not json",
+        "[]",
+        "null",
+        '{"page": 1}',
+        '{"verb": "end"}',
+        '{"verb": "end", "page": "1"}',
+        '{"verb": "end", "page": true}',
+        '{"verb": 3, "page": 1}',
+        '{"verb": "rename", "page": 1, "title": 5}',
+    ],
+)
+def test_picker_page_garbage_is_none(raw: str) -> None:
+    assert PickerPage.loads(raw) is None
 
 
 def test_picker_question_is_the_text_and_first_section() -> None:
@@ -557,3 +631,63 @@ def test_usage_text_puts_the_problem_first() -> None:
     text = blocks.usage_text("I don't know `frob`.")
     assert text.splitlines()[0] == "I don't know `frob`."
     assert text.splitlines()[1:] == blocks.usage_text().splitlines()
+
+
+# -- verbatim: Slack leaves user text as typed ------------------------------------------------
+
+
+def every_view(call: Call) -> list[list[dict]]:
+    """The blocks of every message and view, the call's title in each."""
+    ended = make_call(title=call.title, state=CallState.ENDED, ended_at=STARTED_AT)
+    home = blocks.home_view(
+        HomeCalls(active=[call], more_active=True, recent=[ended], present={}, took_part={}),
+        may_end={call.id},
+        now=STARTED_AT,
+        notice=f"The call “{escape_mrkdwn(call.title)}” has already ended.",
+    )
+    messages = [
+        *every_message(call),
+        blocks.unstarted_call_message(call),
+        blocks.copy_of_call_message(call),
+    ]
+    return [m.blocks for m in messages] + [
+        home["blocks"],
+        blocks.modal_message("Call started", f"*{escape_mrkdwn(call.title)}* is live.")["blocks"],
+    ]
+
+
+def test_every_mrkdwn_text_with_user_text_is_verbatim() -> None:
+    call = make_call(title="standup #general @here www.example.com", ended_by=BOB)
+    for view_blocks in every_view(call):
+        for node in nodes(view_blocks):
+            if node.get("type") == "mrkdwn":
+                assert node.get("verbatim") is True, node
+            if node.get("type") == "plain_text":
+                assert "verbatim" not in node, node
+    titled = [
+        n for v in every_view(call) for n in nodes(v) if "www.example.com" in str(n.get("text"))
+    ]
+    assert len([n for n in titled if n.get("type") == "mrkdwn"]) >= 10
+
+
+@pytest.mark.parametrize("title", ["Standup", EVIL_TITLE, "😀" * 150])
+def test_the_fake_slacks_validator_accepts_every_message(title: str) -> None:
+    call = make_call(title=title, ended_by=BOB, duration_seconds=42)
+    for view_blocks in every_view(call):
+        assert BlockKitValidator(lambda _: True).check_blocks(view_blocks, limit=100) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        {"type": "plain_text", "text": "Hi", "verbatim": True},
+        {"type": "mrkdwn", "text": "Hi", "verbatim": "true"},
+    ],
+)
+def test_the_fake_slacks_validator_refuses_verbatim_out_of_place(text: dict) -> None:
+    errors = BlockKitValidator(lambda _: True).check_blocks(
+        [{"type": "section", "text": text}], limit=50
+    )
+    assert errors == [
+        "verbatim is a boolean, allowed only on mrkdwn [json-pointer:/blocks/0/text/verbatim]"
+    ]

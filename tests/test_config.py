@@ -39,6 +39,7 @@ def test_defaults() -> None:
     assert loaded.workers == 1
     assert loaded.threads == 16
     assert loaded.log_level == "INFO"
+    assert (loaded.max_live_per_channel, loaded.max_live_per_person) == (10, 5)
 
 
 @pytest.mark.parametrize(
@@ -60,6 +61,8 @@ def test_values_are_read_and_trimmed() -> None:
         WEB_CONCURRENCY="64",
         CALLS_THREADS="1",
         LOG_LEVEL="debug",
+        CALLS_MAX_LIVE_PER_CHANNEL=" 50 ",
+        CALLS_MAX_LIVE_PER_PERSON="1",
     )
     assert loaded.signing_secret == SIGNING_SECRET
     assert loaded.bot_token == BOT_TOKEN
@@ -69,6 +72,7 @@ def test_values_are_read_and_trimmed() -> None:
     assert loaded.join_url_template == "https://meet.example/{room}?pw=1"
     assert (loaded.action_lease_seconds, loaded.workers, loaded.threads) == (3600, 64, 1)
     assert loaded.log_level == "DEBUG"
+    assert (loaded.max_live_per_channel, loaded.max_live_per_person) == (50, 1)
 
 
 @pytest.mark.parametrize(("port", "expected"), [("1", 1), ("65535", 65535), ("3000", 3000)])
@@ -101,6 +105,12 @@ BAD_SETTINGS = [
     ("CALLS_THREADS", {"CALLS_THREADS": "0"}),
     ("CALLS_THREADS", {"CALLS_THREADS": "257"}),
     ("CALLS_THREADS", {"CALLS_THREADS": "many"}),
+    ("CALLS_MAX_LIVE_PER_CHANNEL", {"CALLS_MAX_LIVE_PER_CHANNEL": "0"}),
+    ("CALLS_MAX_LIVE_PER_CHANNEL", {"CALLS_MAX_LIVE_PER_CHANNEL": "51"}),
+    ("CALLS_MAX_LIVE_PER_CHANNEL", {"CALLS_MAX_LIVE_PER_CHANNEL": "ten"}),
+    ("CALLS_MAX_LIVE_PER_PERSON", {"CALLS_MAX_LIVE_PER_PERSON": "0"}),
+    ("CALLS_MAX_LIVE_PER_PERSON", {"CALLS_MAX_LIVE_PER_PERSON": "51"}),
+    ("CALLS_MAX_LIVE_PER_PERSON", {"CALLS_MAX_LIVE_PER_PERSON": "-1"}),
     ("DATABASE_URL", {"DATABASE_URL": "not a url"}),
     ("DATABASE_URL", {"DATABASE_URL": "calls.db"}),
     ("DATABASE_URL", {"DATABASE_URL": "://nowhere"}),

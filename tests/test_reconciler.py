@@ -479,7 +479,9 @@ def two_workspaces(database_url, clock) -> Iterator[RunningApp]:
     fake.add_user(BOB_B, team_id=TEAM_B)
     fake.add_channel(CHANNEL_B, name="random", team_id=TEAM_B)
     try:
-        with serve_app(fake, database_url, clock, oauth_env(fake, database_url)) as app:
+        # A backlog of PASS_LIMIT + 1 calls, all started by one person in one channel.
+        caps = {"CALLS_MAX_LIVE_PER_CHANNEL": "50", "CALLS_MAX_LIVE_PER_PERSON": "50"}
+        with serve_app(fake, database_url, clock, oauth_env(fake, database_url, **caps)) as app:
             install(app, TEAM_A)
             install(app, TEAM_B)
             yield app

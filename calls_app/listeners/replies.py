@@ -49,14 +49,18 @@ def reply_for(body: dict, respond: Reply | None, context: BoltContext) -> Reply:
     return show_in_home
 
 
-def say_privately(reply: Reply, message: blocks.Message | str) -> None:
+def say_privately(
+    reply: Reply, message: blocks.Message | str, *, replace_original: bool = False
+) -> None:
+    """Answer the person alone; `replace_original` puts it in place of the private message
+    whose button they pressed (a picker's next page)."""
     if isinstance(message, str):
         message = blocks.Message(text=message, blocks=[blocks.mrkdwn_section(message)])
     reply(
         text=message.text,
         blocks=message.blocks,
         response_type="ephemeral",
-        replace_original=False,
+        replace_original=replace_original,
     )
 
 

@@ -3,7 +3,7 @@ import re
 from slack_bolt import App
 
 from calls_app.blocks import HOME_START_CALL, OPEN_CALL_LINK, ActionId
-from calls_app.listeners.actions import call_buttons
+from calls_app.listeners.actions import call_buttons, call_picker
 
 
 def register(app: App) -> None:
@@ -12,5 +12,6 @@ def register(app: App) -> None:
     app.action(ActionId.END.value)(call_buttons.handle_end)
     app.action(ActionId.RENAME.value)(call_buttons.handle_rename)
     app.action(re.compile(rf"^{ActionId.PICK.value}_\d+$"))(call_buttons.handle_pick)
+    app.action(ActionId.PICK_MORE.value)(call_picker.handle_pick_more)
     app.action(OPEN_CALL_LINK)(call_buttons.acknowledge_link)
     app.action(HOME_START_CALL)(call_buttons.handle_home_start)

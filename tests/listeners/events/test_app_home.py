@@ -210,7 +210,8 @@ def count_queries(app, action) -> list[str]:
     statements: list[str] = []
 
     def record(conn, cursor, statement, *args):
-        statements.append(statement)
+        if "outbox" not in statement:  # the outbox runner polls on its own clock meanwhile
+            statements.append(statement)
 
     # Reads run on the autocommit engine (on PostgreSQL, one of its own), writes on either.
     engines = {app.db.engine, autocommitting(app.db.engine)}

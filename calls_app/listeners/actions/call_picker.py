@@ -1,0 +1,40 @@
+"""The "which call?" picker's More button: the next page of calls, in place of this one."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, BoltContext, Respond
+
+from calls_app import blocks
+from calls_app.errors import ChooseCall, UsageError
+from calls_app.listeners.actions.call_buttons import PICKABLE_VERBS
+from calls_app.listeners.replies import actor_from, call_service, errors_told_to, say_privately
+
+STALE_BUTTON = "That button no longer works. Run the command again."
+
+
+def handle_pick_more(
+    ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext
+) -> None:
+    ack()
+    with errors_told_to(respond):
+        wanted = blocks.PickerPage.loads(action.get("value", ""))
+        # The picker is a private reply in the channel its command was typed in.
+        channel_id = (body.get("container") or {}).get("channel_id")
+        if (
+            wanted is None
+            or wanted.verb not in PICKABLE_VERBS
+            or (wanted.verb == "rename" and wanted.title is None)
+            or not channel_id
+        ):
+            raise UsageError(STALE_BUTTON)
+        calls = call_service(context).calls_to_choose(
+            actor_from(context), wanted.verb, channel_id=channel_id
+        )
+        picker = blocks.call_picker(
+            question=ChooseCall.question(wanted.verb),
+            verb=wanted.verb,
+            calls=calls,
+            title=wanted.title,
+            page=wanted.page,
+        )
+        say_privately(respond, picker, replace_original=True)
