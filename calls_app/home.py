@@ -35,9 +35,13 @@ class HomeService:
         self._admins = admins
         self._outbox = outbox
 
-    def opened(self, *, team_id: str, user_id: str) -> None:
+    def opened(self, *, team_id: str, enterprise_id: str | None, user_id: str) -> None:
+        """Remember who has a Home to keep fresh, and publish theirs through the outbox, which
+        keeps a crowd opening Home at once within Slack's limit instead of failing most."""
         self._store.record_opened(team_id=team_id, user_id=user_id, at=self._clock())
-        self.publish(team_id=team_id, user_id=user_id)
+        self._outbox.add_home_changes(
+            team_id=team_id, enterprise_id=enterprise_id, user_ids=[user_id]
+        )
 
     def publish(self, *, team_id: str, user_id: str, notice: str | None = None) -> None:
         calls = self._store.calls_for(
