@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 # go to another once it runs out.
 CLAIM_LEASE = timedelta(seconds=30)
 POLL_SECONDS = 0.25
+TIDY_SECONDS = 60.0
 MAX_BACKOFF_SECONDS = 300
 
 
@@ -48,9 +50,13 @@ class OutboxRunner:
         self._executor.shutdown(wait=True)
 
     def _claim_loop(self) -> None:
+        next_tidy = time.monotonic() + TIDY_SECONDS
         while not self._stopped.is_set():
             self._outbox.wake.wait(POLL_SECONDS)
             self._outbox.wake.clear()
+            if time.monotonic() >= next_tidy:
+                next_tidy = time.monotonic() + TIDY_SECONDS
+                self._tidy()
             with self._lock:
                 free = self._threads - self._busy
             if free <= 0 or self._stopped.is_set():
@@ -65,6 +71,12 @@ class OutboxRunner:
                 with self._lock:
                     self._busy += 1
                 self._executor.submit(self._run, item)
+
+    def _tidy(self) -> None:
+        try:
+            self._outbox.forget_idle()
+        except Exception:
+            log.exception("outbox: forgetting idle items failed")
 
     def _run(self, item: Item) -> None:
         try:

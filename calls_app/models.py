@@ -152,8 +152,9 @@ class HomeTab(Base):
 class OutboxItem(Base):
     """Work that brings Slack in step with the database, done by whichever process claims it.
 
-    An item with a `key` stands for "this thing changed": a second change while it waits only
-    bumps `generation`, so many changes become one Slack request (see calls_app/outbox.py).
+    An item stands for "this thing changed" (its `key`): a change bumps `generation`, a run
+    that told Slack sets `done_generation`, so many changes become one Slack request and the
+    row stays to keep the next run at least an interval away (see calls_app/outbox.py).
     """
 
     __tablename__ = "outbox"
@@ -167,8 +168,9 @@ class OutboxItem(Base):
     call_id: Mapped[int | None]
     user_id: Mapped[str | None] = mapped_column(String(32))
     generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    done_generation: Mapped[int] = mapped_column(default=-1, server_default="-1")
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
-    # Wall-clock scheduling (not the app's clock): when it may run, and until when a claim holds.
+    # Wall-clock scheduling (not the app's clock): when it may run next, until when a claim holds.
     due_at: Mapped[datetime] = mapped_column(UtcDateTime)
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 

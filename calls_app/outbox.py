@@ -1,13 +1,16 @@
 """The outbox: what Slack still has to be told, kept in the database until it has been.
 
-A request records its change and an outbox item in the database before Slack gets its ack;
-whichever process claims the item later brings Slack in step (calls_app/background.py). So a
-crash, a restart or a Slack outage delays that work but never loses it.
+A request records its change and marks an outbox item in the same moment, before Slack gets
+its ack; whichever process claims the item later brings Slack in step
+(calls_app/background.py). So a crash, a restart or a Slack outage delays that work but never
+loses it.
 
-Items are keyed by what changed ("participants of call 42", "Home of U1 in T1"), not by each
-change: a change while an item waits only bumps its `generation`, so a hundred Join presses
-become one `calls.participants.add`. An item finished while it was bumped runs again, no sooner
-than its kind's `min_interval`: at most one Slack request per thing per interval.
+An item stands for a thing ("participants of call 42", "Home of U1 in T1"), not for a change:
+a change bumps its `generation`; a run tells Slack what the thing is *now* and records the
+generation it saw (`done_generation`). A hundred Join presses become one
+`calls.participants.add`. The row stays after a run, due no sooner than its kind's
+`min_interval`: one Slack request per thing per interval at most, however changes trickle in.
+Rows idle for an hour are deleted.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from calls_app.models import OutboxItem
 from calls_app.store import upsert_into
 
 outbox = OutboxItem.__table__
+IDLE_KEPT = timedelta(hours=1)
 
 
 class Kind(StrEnum):
@@ -109,6 +113,7 @@ class Outbox:
         self.wake.set()
 
     _CLAIMABLE = (
+        outbox.c.generation > outbox.c.done_generation,
         outbox.c.due_at <= _at("now"),
         or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < _at("now")),
     )
@@ -144,40 +149,60 @@ class Outbox:
             rows = db.execute(claim, {"now": now, "until": now + lease}).all()
         return [Item(**{**row._mapping, "kind": Kind(row.kind)}) for row in rows]
 
-    _DONE = delete(outbox).where(
-        outbox.c.id == bindparam("item"), outbox.c.generation == bindparam("claimed")
+    _DONE = (
+        update(outbox)
+        .where(outbox.c.id == bindparam("item"))
+        .values(
+            done_generation=bindparam("seen"), claimed_until=None, due_at=_at("due"), attempts=0
+        )
     )
     _AGAIN = (
         update(outbox)
         .where(outbox.c.id == bindparam("item"))
-        .values(claimed_until=None, due_at=_at("due"), attempts=bindparam("tries"))
+        .values(claimed_until=None, due_at=_at("due"))
     )
 
     def finish(self, item: Item) -> None:
-        """Done with what the item stood for when claimed; if it changed since, run it again
+        """Slack now shows the thing as it was when claimed; a change since runs it again,
         once its kind's interval has passed."""
+        due = self._now() + self._min_interval[item.kind]
         with self._writing_one() as db:
-            if db.execute(self._DONE, {"item": item.id, "claimed": item.generation}).rowcount:
-                return
-        self._release(item, after=self._min_interval[item.kind], attempts=0)
+            db.execute(self._DONE, {"item": item.id, "seen": item.generation, "due": due})
+        self.wake.set()
 
     def retry(self, item: Item, *, after: timedelta) -> None:
         """Not done: run it again after `after` (a rate limit, Slack unreachable)."""
-        self._release(item, after=after, attempts=item.attempts)
-
-    def _release(self, item: Item, *, after: timedelta, attempts: int) -> None:
         with self._writing_one() as db:
-            db.execute(
-                self._AGAIN, {"item": item.id, "due": self._now() + after, "tries": attempts}
-            )
+            db.execute(self._AGAIN, {"item": item.id, "due": self._now() + after})
         self.wake.set()
 
-    _PENDING = select(func.count()).select_from(outbox)
+    _PENDING = (
+        select(func.count())
+        .select_from(outbox)
+        .where(outbox.c.generation > outbox.c.done_generation)
+    )
 
     def pending(self) -> int:
-        """Items not finished, due or not."""
+        """Things Slack hasn't been told of yet, due or not."""
         with self._reading() as db:
             return int(db.scalar(self._PENDING) or 0)
+
+    _IDLE = select(outbox.c.id).where(
+        outbox.c.generation == outbox.c.done_generation, outbox.c.due_at < _at("before")
+    )
+
+    def forget_idle(self, *, idle_for: timedelta = IDLE_KEPT, batch: int = 500) -> int:
+        """Delete rows with nothing to tell Slack for `idle_for`; a batch at a time."""
+        forget = (
+            delete(outbox)
+            .where(
+                outbox.c.id.in_(self._IDLE.limit(batch).scalar_subquery()),
+                outbox.c.generation == outbox.c.done_generation,  # not bumped meanwhile
+            )
+            .returning(outbox.c.id)
+        )
+        with self._writing_one() as db:
+            return len(db.execute(forget, {"before": self._now() - idle_for}).all())
 
 
 def _row(kind: Kind, key: str, team_id: str, enterprise_id: str | None) -> dict:

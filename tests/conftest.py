@@ -171,8 +171,10 @@ class Database:
         return [p.slack_user_id for p in self.participants(call_id) if p.left_at is None]
 
     def outbox(self) -> list[OutboxItem]:
+        """What the outbox has yet to tell Slack."""
         with Session(self.engine) as session:
-            return list(session.scalars(select(OutboxItem).order_by(OutboxItem.id)))
+            pending = OutboxItem.generation > OutboxItem.done_generation
+            return list(session.scalars(select(OutboxItem).where(pending).order_by(OutboxItem.id)))
 
 
 def settle(fake: FakeSlack, db: Database, timeout: float = 5.0) -> None:

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("call_id", sa.Integer(), nullable=True),
         sa.Column("user_id", sa.String(length=32), nullable=True),
         sa.Column("generation", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("done_generation", sa.Integer(), server_default="-1", nullable=False),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
