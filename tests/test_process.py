@@ -443,3 +443,34 @@ def test_a_chunked_body_that_is_not_whole_gets_400(
     assert "400 request body unreadable" in app.output()
     assert "Traceback" not in app.output()
     assert get(f"{app.base_url}/healthz").status == 200
+
+
+def test_kill_9_mid_crowd_loses_no_acknowledged_press(
+    start_app: StartApp, fake_slack: FakeSlack, database_url: URL, db: Database
+) -> None:
+    settings = app_env(fake_slack, database_url)
+    first = start_app(settings, name="first")
+    assert "Started *All hands*" in command(first, fake_slack, "start All hands")["text"]
+    call = db.only_call()
+    people = [f"U0CROWD{n:02d}" for n in range(12)]
+    for person in people:
+        fake_slack.add_user(person)
+
+    # Slack takes the first sync and stalls; every press after it is acknowledged meanwhile,
+    # and the process dies before Slack answers.
+    gate = Gate()
+    fake_slack.fail_next("calls.participants.add", hang=gate, drop_connection=True)
+    slack = driver(first, fake_slack)
+    presses = [
+        slack.click("call_join", str(call.id), user=p, message_ts=call.message_ts) for p in people
+    ]
+    assert all(result.status == 200 for result, _, _ in presses)
+    assert gate.reached.wait(10), first.output()
+    first.kill_all()
+    gate.set()
+    assert sorted(db.present(call.id)) == sorted([ALICE, *people])  # acknowledged = recorded
+
+    start_app(settings, name="second")  # its outbox runner takes over once the claim runs out
+    settle(fake_slack, db, timeout=45)
+    in_slack = [u["slack_id"] for u in fake_slack.calls[call.slack_call_id].users]
+    assert sorted(in_slack) == sorted([ALICE, *people])
