@@ -49,6 +49,7 @@ def test_status_reports_title_starter_duration_and_people(running_app):
     app = running_app
     call = app.start_call("start Standup")
     app.command("join", user=BOB)
+    app.settle()  # status says what Slack shows, and Slack hears of the join from the outbox
     app.clock.advance(minutes=5)
     reply = app.command("status", user=CAROL)
     assert app.sent("calls.info") == [{"id": call.slack_call_id}]
