@@ -236,6 +236,15 @@ def joined_reply(call: Call, *, already_in: bool) -> Message:
     return Message(text=text, blocks=[mrkdwn_section(text), open_call_button(call)])
 
 
+def _json_object(raw: str) -> dict | None:
+    """A JSON object a button or modal carries back to us; None for anything else."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 @dataclass(frozen=True)
 class PickerPage:
     """What the picker's More button carries: the verb, the page to show, a new title."""
@@ -252,11 +261,7 @@ class PickerPage:
 
     @classmethod
     def loads(cls, raw: str) -> PickerPage | None:
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return None
-        if not isinstance(data, dict):
+        if (data := _json_object(raw)) is None:
             return None
         verb, page, title = data.get("verb"), data.get("page"), data.get("title")
         if not isinstance(verb, str) or type(page) is not int or not isinstance(title, str | None):
@@ -331,11 +336,7 @@ class RenameModalMetadata:
 
     @classmethod
     def loads(cls, raw: str) -> RenameModalMetadata | None:
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return None
-        if not isinstance(data, dict):
+        if (data := _json_object(raw)) is None:
             return None
         call_id, response_url = data.get("call_id"), data.get("response_url")
         if type(call_id) is not int or not isinstance(response_url, str | None):
