@@ -129,11 +129,16 @@ class OutboxWork:
             return False
         if client is None:
             return False  # uninstalled: nothing to tell Slack
+        homes = self._services.background_homes(client, team_id=item.team_id)
+        if item.kind == Kind.HOME:
+            assert item.user_id is not None
+            homes.publish(team_id=item.team_id, user_id=item.user_id)
+            return False
+        assert item.call_id is not None
         if item.kind == Kind.PARTICIPANTS:
-            assert item.call_id is not None
             sync = self._services.participant_sync(client, team_id=item.team_id)
             return sync.run(team_id=item.team_id, call_id=item.call_id)
-        assert item.kind == Kind.HOME and item.user_id is not None
-        homes = self._services.background_homes(client, team_id=item.team_id)
-        homes.publish(team_id=item.team_id, user_id=item.user_id)
+        call = self._services.store.get(team_id=item.team_id, call_id=item.call_id)
+        if call is not None:
+            homes.fan_out(call)
         return False

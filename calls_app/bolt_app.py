@@ -36,7 +36,8 @@ from calls_app.work_queue import WorkQueue
 log = logging.getLogger(__name__)
 
 OUTBOX_THREADS = 4
-# Join and Leave presses that arrive together reach Slack in one request at most this often.
+# Join and Leave presses that arrive together reach Slack in one request at most this often
+# (and the Homes showing the call are looked for at most this often).
 PARTICIPANTS_INTERVAL = timedelta(seconds=1)
 
 
@@ -82,6 +83,7 @@ def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -
                 engine,
                 min_interval={
                     Kind.PARTICIPANTS: PARTICIPANTS_INTERVAL,
+                    Kind.HOMES_OF_CALL: PARTICIPANTS_INTERVAL,
                     Kind.HOME: timedelta(seconds=settings.home_refresh_seconds),
                 },
             ),

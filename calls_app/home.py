@@ -55,13 +55,20 @@ class HomeService:
         view = blocks.home_view(calls, may_end=may_end, now=self._clock(), notice=notice)
         self._slack.publish_home(user_id=user_id, view=view)
 
-    def refresh(self, call: Call, *, also: str) -> None:
-        """The Homes that show this call are out of date: the outbox re-publishes each, at most
-        once per CALLS_HOME_REFRESH, however many changes come meanwhile."""
+    def refresh(self, call: Call) -> None:
+        """The Homes that show this call are out of date. One outbox item for the call finds
+        them later (fan_out), so a change costs one write however many people watch."""
+        self._outbox.add_homes_of_call_change(
+            team_id=call.team_id, enterprise_id=call.enterprise_id, call_id=call.id
+        )
+
+    def fan_out(self, call: Call) -> None:
+        """An item for the Home of each person who opened Home and whose Home shows the call
+        (its starter, anyone ever in it); each is re-published at most once per interval."""
         self._outbox.add_home_changes(
             team_id=call.team_id,
             enterprise_id=call.enterprise_id,
-            user_ids=self._store.watchers_of(call, also=also),
+            user_ids=self._store.watchers_of(call),
         )
 
     def open_start_modal(self, *, team_id: str, user_id: str, trigger_id: str) -> None:

@@ -33,6 +33,7 @@ IDLE_KEPT = timedelta(hours=1)
 
 class Kind(StrEnum):
     PARTICIPANTS = "participants"  # calls.participants.add / .remove for one call
+    HOMES_OF_CALL = "homes_of_call"  # a HOME item for everyone whose Home shows one call
     HOME = "home"  # views.publish of one person's Home
 
 
@@ -89,9 +90,20 @@ class Outbox:
     def add_participants_change(
         self, *, team_id: str, enterprise_id: str | None, call_id: int
     ) -> None:
+        """Who is in the call changed: Slack's list of it, and the Homes that show it."""
         self._upsert(
             [
-                _row(Kind.PARTICIPANTS, f"participants:{call_id}", team_id, enterprise_id)
+                _row(kind, f"{kind}:{call_id}", team_id, enterprise_id) | {"call": call_id}
+                for kind in (Kind.PARTICIPANTS, Kind.HOMES_OF_CALL)
+            ]
+        )
+
+    def add_homes_of_call_change(
+        self, *, team_id: str, enterprise_id: str | None, call_id: int
+    ) -> None:
+        self._upsert(
+            [
+                _row(Kind.HOMES_OF_CALL, f"{Kind.HOMES_OF_CALL}:{call_id}", team_id, enterprise_id)
                 | {"call": call_id}
             ]
         )

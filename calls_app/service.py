@@ -200,7 +200,7 @@ class CallService:
         self._post_call_message(call)
         # Nobody to invite: no need to look for unsent invitations.
         invited, not_invited = self._invite(call) if invitees else ([], [])
-        self.homes.refresh(call, also=actor.user_id)
+        self.homes.refresh(call)
         return StartedCall(call=call, invited=invited, not_invited=not_invited)
 
     def _post_call_message(self, call: Call) -> None:
@@ -258,7 +258,7 @@ class CallService:
             return False
         call.lease_expires_at = until
         self._post_call_message(call)
-        self.homes.refresh(call, also=call.created_by)
+        self.homes.refresh(call)
         return True
 
     def _withdraw_unposted(self, call: Call) -> bool:
@@ -336,7 +336,7 @@ class CallService:
             if current is not None and current.state == CallState.ENDED:
                 raise CallAlreadyEnded(call.title)
             raise CallBeingEnded(call.title)
-        return self._finish_end(claimed, also=actor.user_id)
+        return self._finish_end(claimed)
 
     def end_automatically(self, call: Call, reason: EndReason) -> Call | None:
         """End on the app's own authority (a limit, or an end a crash interrupted); None if
@@ -349,16 +349,16 @@ class CallService:
             lease=self._lease,
             only_if_empty=reason == EndReason.EMPTY,
         )
-        return claimed and self._finish_end(claimed, also=call.created_by)
+        return claimed and self._finish_end(claimed)
 
     def record_ended_in_slack(self, call: Call) -> Call | None:
         """Slack has the call ended already: follow it, without telling Slack again."""
         claimed = self._store.claim_ending(
             call.id, by=None, reason=EndReason.SLACK, now=self._clock(), lease=self._lease
         )
-        return claimed and self._finish_end(claimed, also=call.created_by, tell_slack=False)
+        return claimed and self._finish_end(claimed, tell_slack=False)
 
-    def _finish_end(self, claimed: Call, *, also: str, tell_slack: bool = True) -> Call:
+    def _finish_end(self, claimed: Call, *, tell_slack: bool = True) -> Call:
         """With the lease held: calls.end, the message, then the record and Homes. The message
         goes before the record so that a crash between them leaves an end the reconciler
         finishes, never a finished end behind a message that still looks live."""
@@ -378,7 +378,7 @@ class CallService:
             return claimed
         if ended.message_ts and not claimed.message_ts:  # posted while we were ending it
             self._show(ended, blocks.ended_call_message(ended))
-        self.homes.refresh(ended, also=also)
+        self.homes.refresh(ended)
         return ended
 
     def slack_call_info(self, call: Call) -> SlackCallInfo | None:
@@ -438,7 +438,7 @@ class CallService:
             raise CallBeingEnded(call.title)
         if joined == Joined.ALREADY_IN:
             return JoinedCall(call=call, already_in=True)
-        self._participants_changed(call, who=actor.user_id)
+        self._participants_changed(call)
         return JoinedCall(call=call, already_in=False)
 
     def leave(
@@ -455,14 +455,15 @@ class CallService:
         self._ensure_live(call)
         if not self._store.mark_left(call.id, user_id=actor.user_id, at=self._clock()):
             raise NotInCall(call.title)
-        self._participants_changed(call, who=actor.user_id)
+        self._participants_changed(call)
         return call
 
-    def _participants_changed(self, call: Call, *, who: str) -> None:
+    def _participants_changed(self, call: Call) -> None:
+        """Slack's list of the call and the Homes showing it are out of date: one write, however
+        many people join, so a crowd costs the database no more per press than one person."""
         self._outbox.add_participants_change(
             team_id=call.team_id, enterprise_id=call.enterprise_id, call_id=call.id
         )
-        self.homes.refresh(call, also=who)
 
     # -- rename --------------------------------------------------------------------------------
 
@@ -520,7 +521,7 @@ class CallService:
             after = self._store.get(team_id=actor.team_id, call_id=call.id)
             if after is not None and (after.state, after.title) != (current.state, current.title):
                 self._store.mark_message_outdated(call.id)  # changed as we drew it
-        self.homes.refresh(current, also=actor.user_id)
+        self.homes.refresh(current)
         return current
 
     # -- status --------------------------------------------------------------------------------

@@ -1000,7 +1000,7 @@ class HomeStore:
         .where(
             home_tabs.c.team_id == bindparam("team"),
             or_(
-                home_tabs.c.user_id.in_(bindparam("people", expanding=True)),
+                home_tabs.c.user_id == bindparam("starter"),
                 home_tabs.c.user_id.in_(
                     select(participants.c.slack_user_id).where(
                         participants.c.call_id == bindparam("call")
@@ -1011,7 +1011,7 @@ class HomeStore:
         .order_by(home_tabs.c.user_id)
     )
 
-    def watchers_of(self, call: Call, *, also: str) -> list[str]:
+    def watchers_of(self, call: Call) -> list[str]:
         """People whose Home shows this call (its starter, anyone who was in it) and who have
         opened Home: a Home never opened has no stale view to refresh."""
         if not self._team_has_homes(call.team_id):
@@ -1020,11 +1020,7 @@ class HomeStore:
             return list(
                 db.scalars(
                     self._WATCHERS,
-                    {
-                        "team": call.team_id,
-                        "people": sorted({call.created_by, also}),
-                        "call": call.id,
-                    },
+                    {"team": call.team_id, "starter": call.created_by, "call": call.id},
                 )
             )
 

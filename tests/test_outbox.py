@@ -40,7 +40,7 @@ def engines(database_url):
 
 
 def outbox_on(engine, wall: Wall) -> Outbox:
-    return Outbox(engine, min_interval={Kind.PARTICIPANTS: INTERVAL, Kind.HOME: INTERVAL}, now=wall)
+    return Outbox(engine, min_interval=dict.fromkeys(Kind, INTERVAL), now=wall)
 
 
 def rows(engine) -> list[OutboxItem]:
@@ -53,10 +53,15 @@ def test_changes_to_one_thing_become_one_item(engines, wall):
     for _ in range(5):
         outbox.add_participants_change(team_id="T1", enterprise_id=None, call_id=7)
     outbox.add_home_changes(team_id="T1", enterprise_id=None, user_ids=["U1", "U2", "U1"])
-    (call, home_u1, home_u2) = rows(engines[0])
-    assert (call.kind, call.call_id, call.generation) == ("participants", 7, 4)
+    (participants, homes_of_call, home_u1, home_u2) = rows(engines[0])
+    assert (participants.kind, participants.call_id, participants.generation) == (
+        "participants",
+        7,
+        4,
+    )
+    assert (homes_of_call.kind, homes_of_call.call_id) == ("homes_of_call", 7)
     assert [(r.kind, r.user_id) for r in (home_u1, home_u2)] == [("home", "U1"), ("home", "U2")]
-    assert outbox.pending() == 3
+    assert outbox.pending() == 4
 
 
 def test_each_item_goes_to_one_claimant_however_many_claim_at_once(engines, wall):
@@ -83,9 +88,9 @@ def test_each_item_goes_to_one_claimant_however_many_claim_at_once(engines, wall
 
 def test_a_change_while_running_runs_it_again_after_the_interval(engines, wall):
     outbox = outbox_on(engines[0], wall)
-    outbox.add_participants_change(team_id="T1", enterprise_id=None, call_id=7)
+    outbox.add_homes_of_call_change(team_id="T1", enterprise_id=None, call_id=7)
     (item,) = outbox.claim(5, lease=LEASE)
-    outbox.add_participants_change(team_id="T1", enterprise_id=None, call_id=7)  # meanwhile
+    outbox.add_homes_of_call_change(team_id="T1", enterprise_id=None, call_id=7)  # meanwhile
     outbox.finish(item)
     assert outbox.pending() == 1
     assert outbox.claim(5, lease=LEASE) == []  # not before the interval
@@ -110,7 +115,7 @@ def test_a_change_soon_after_a_run_waits_for_the_interval_too(engines, wall):
 
 def test_an_item_whose_claimant_died_is_taken_over_once_its_lease_runs_out(engines, wall):
     dead, alive = outbox_on(engines[0], wall), outbox_on(engines[1], wall)
-    dead.add_participants_change(team_id="T1", enterprise_id=None, call_id=7)
+    dead.add_homes_of_call_change(team_id="T1", enterprise_id=None, call_id=7)
     (held,) = dead.claim(5, lease=LEASE)
     assert alive.claim(5, lease=LEASE) == []
     wall.now += LEASE + timedelta(seconds=1)
@@ -120,7 +125,7 @@ def test_an_item_whose_claimant_died_is_taken_over_once_its_lease_runs_out(engin
 
 def test_a_retry_waits_as_long_as_it_was_told(engines, wall):
     outbox = outbox_on(engines[0], wall)
-    outbox.add_participants_change(team_id="T1", enterprise_id=None, call_id=7)
+    outbox.add_homes_of_call_change(team_id="T1", enterprise_id=None, call_id=7)
     (item,) = outbox.claim(5, lease=LEASE)
     outbox.retry(item, after=timedelta(seconds=42))
     wall.now += timedelta(seconds=41)
