@@ -1,4 +1,5 @@
-"""A fake Slack Web API for tests: a real HTTP server that refuses what Slack refuses.
+"""Slack's Web API, faked: a real HTTP server that refuses what Slack refuses. The tests run the
+app against it, and so does ``make demo`` (the local Slack); one implementation for both.
 
 Why a server and not mocks: the app talks to Slack through slack_sdk's ``WebClient`` (and Bolt),
 whose request encoding (form bodies with JSON-string ``users``, JSON bodies for blocks and views),
@@ -11,7 +12,8 @@ Why strict: a fake that accepts anything lets bugs through that Slack would refu
 failing test should say which block and which limit.
 
 Which arguments a method requires, and which are integers or JSON, comes from the Slack method
-definitions in ``tests/slack_api`` (slack-ruby/slack-api-ref, MIT, see LICENSE-slack-api-ref.md).
+definitions in ``local_slack/slack_api`` (slack-ruby/slack-api-ref, MIT, see
+LICENSE-slack-api-ref.md).
 
 Rate limits are off by default. ``FakeSlack(rate_limits=True)`` enforces ``SLACK_TIERS`` (per
 method, per workspace, a sliding window on ``clock``), answering HTTP 429 + Retry-After as Slack
@@ -134,7 +136,7 @@ RateLimitSpec = int | RateLimit | Iterable[RateLimit]
 # The error Slack gives for a missing required argument, where it is not invalid_arguments.
 MISSING_ARG_ERRORS = {"channel": "channel_not_found", "user": "user_not_found"}
 
-# Methods served without a definition in tests/slack_api: they authenticate differently.
+# Methods served without a definition in local_slack/slack_api: they authenticate differently.
 APPS_CONNECTIONS_OPEN = "apps.connections.open"  # app-level tokens (xapp-...) only
 UNDEFINED_METHODS = ("oauth.v2.access", APPS_CONNECTIONS_OPEN)
 
