@@ -173,8 +173,11 @@ def block_actions_payload(
         "container": container,
         "trigger_id": trigger_id or f"trigger-{time.monotonic_ns()}",
     }
-    if message is not None:
-        payload |= {"channel": channel, "message": message, "state": {"values": {}}}
+    if channel is not None:  # on a message: a private one (ephemeral) comes without it
+        payload["channel"] = channel
+        if message is not None:
+            payload["message"] = message
+        payload["state"] = {"values": {}}
         payload["response_url"] = response_url
     if view is not None:
         payload["view"] = view
