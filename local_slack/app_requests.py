@@ -266,18 +266,10 @@ def _add_installed_on(
 class SlackDriver:
     """Drives the app as Slack does: one method per kind of request."""
 
-    def __init__(
-        self,
-        events_url: str,
-        new_response_url,
-        *,
-        team_id: str = "T0001",
-        signing_secret: str = SIGNING_SECRET,
-    ) -> None:
+    def __init__(self, events_url: str, new_response_url, *, team_id: str = "T0001") -> None:
         self.events_url = events_url
         self._new_response_url = new_response_url
         self.team_id = team_id
-        self.signing_secret = signing_secret
 
     def command(
         self,
@@ -433,15 +425,11 @@ class SlackDriver:
             json.dumps(envelope).encode(),
             content_type="application/json",
             extra_headers=headers,
-            secret=self.signing_secret,
         )
 
     def post_form(self, body: bytes, **kwargs) -> HttpResult:
         return post(
-            self.events_url,
-            body,
-            content_type="application/x-www-form-urlencoded",
-            **{"secret": self.signing_secret, **kwargs},
+            self.events_url, body, content_type="application/x-www-form-urlencoded", **kwargs
         )
 
     def post_payload(self, payload: dict) -> HttpResult:
