@@ -1,6 +1,6 @@
 """Remake docs/demo.png: `make demo`'s page in headless Chromium, a call with three people in it.
 
-    PYTHONPATH=. .venv/bin/python docs/demo_screenshot.py
+PYTHONPATH=. .venv/bin/python docs/demo_screenshot.py
 """
 
 from __future__ import annotations

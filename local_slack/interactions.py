@@ -93,7 +93,7 @@ class Interactions:
         return match.group(0)
 
     def _command(self, user: str, channel: str, command: str, text: str) -> None:
-        response_url, trigger_id = self._issue(Origin(user, channel, f"{command} {text}"))
+        response_url, trigger_id = self._issue(user, Origin(user, channel, f"{command} {text}"))
         conversation = self._workspace.channel(channel)
         form = slash_command_form(
             self.as_slack_sends(text),
@@ -142,7 +142,7 @@ class Interactions:
             return
         action = button_action(element, block_id=block_id)
         if kind == "view":
-            _, trigger_id = self._issue(None, user=user)
+            _, trigger_id = self._issue(user)
             view = {**where, "state": {"values": {}}}
             payload = block_actions_payload(
                 action,
@@ -154,7 +154,8 @@ class Interactions:
             )
         else:
             channel, ts, entry_id = where["channel"], where["ts"], where.get("entry_id")
-            response_url, trigger_id = self._issue(Origin(user, channel, entry_id=entry_id))
+            origin = Origin(user, channel, entry_id=entry_id)
+            response_url, trigger_id = self._issue(user, origin)
             conversation = self._workspace.channel(channel)
             payload = block_actions_payload(
                 action,
@@ -226,7 +227,7 @@ class Interactions:
         if modal is None or modal.view_id != view_id or view is None:
             return  # a modal closed meanwhile: nothing to submit
         entered = {
-            str(block.get("block_id")): [v for v in form.get(field_name(block["block_id"]), [])]
+            str(block["block_id"]): list(form.get(field_name(block["block_id"]), []))
             for block in view.get("blocks", [])
             if block.get("type") == "input" and block.get("block_id")
         }
@@ -240,7 +241,7 @@ class Interactions:
         if missing:
             self._timeline.show_errors(user, view_id, missing, entered)
             return
-        _, trigger_id = self._issue(None, user=user)
+        _, trigger_id = self._issue(user)
         payload = view_submission_payload(
             view,
             state_values(view, entered),
@@ -288,14 +289,15 @@ class Interactions:
 
     # ---------------------------------------------------------------- plumbing
 
-    def _issue(self, origin: Origin | None, *, user: str | None = None) -> tuple[str, str]:
-        """A response_url (none without ``origin``) and a trigger_id, both remembered."""
+    def _issue(self, user: str, origin: Origin | None = None) -> tuple[str, str]:
+        """A trigger_id for what ``user`` did and, for a conversation (``origin``), a
+        response_url: both remembered, so what the app does with them reaches ``user``."""
         response_url = ""
         if origin is not None:
             response_url = self._fake.new_response_url(team_id=self._workspace.team_id)
             self._timeline.expect_response(response_url, origin)
         trigger_id = self._fake.new_trigger_id()
-        self._timeline.expect_trigger(trigger_id, user or origin.user)  # type: ignore[union-attr]
+        self._timeline.expect_trigger(trigger_id, user)
         return response_url, trigger_id
 
     def _post(self, body: bytes, content_type: str) -> HttpResult | None:
