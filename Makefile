@@ -1,4 +1,5 @@
-# calls-app: `make run` starts the app on SQLite, `make test` runs the whole suite.
+# calls-app: `make demo` tries it with a local Slack in the browser, `make run` starts the app
+# on SQLite, `make test` runs the whole suite.
 # Settings may live in a .env file (KEY=value lines); see README.
 -include .env
 export
@@ -7,7 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test migrate lint bench clean
+.PHONY: demo run test migrate lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +27,10 @@ migrate: $(VENV)/.installed
 
 run: migrate
 	$(BIN)/python app.py
+
+# No settings: the app (python app.py, on ./demo.db) beside a local Slack; Ctrl-C stops both.
+demo: $(VENV)/.installed
+	$(BIN)/python -m local_slack
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .

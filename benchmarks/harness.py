@@ -24,15 +24,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from tests.app_process import process_env, wait_healthy
-from tests.fake_slack import ApiRequest, FakeSlack
-from tests.slack_requests import (
+from local_slack.app_requests import (
     SIGNING_SECRET,
     app_home_opened_event,
     event_envelope,
     sign,
     slash_command_form,
 )
+from local_slack.web_api import ApiRequest, FakeSlack
+from tests.app_process import process_env, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_SCRIPT = ROOT / "app.py"

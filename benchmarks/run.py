@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/run.py                       # SQLite (make bench)
     .venv/bin/python benchmarks/run.py --postgres postgresql://postgres@127.0.0.1:5432/test
 
-Each run starts a fake Slack Web API in this process (tests/fake_slack.py) and one server as a
+Each run starts a fake Slack Web API in this process (local_slack/web_api.py) and one server as a
 user runs it — `python app.py`, or the baseline (benchmarks/baseline_app.py) — on loopback, then
 drives N complete call lives (`/call start Bench <i>`, wait for the call message, `/call end`,
 wait for calls.end; each life in a channel and by a person of its own) from C concurrent
@@ -51,8 +51,8 @@ from benchmarks.harness import (  # noqa: E402
     seed_history,
     start_fake,
 )
+from local_slack.app_requests import SIGNING_SECRET  # noqa: E402
 from tests.app_process import free_port  # noqa: E402
-from tests.slack_requests import SIGNING_SECRET  # noqa: E402
 
 FORM = "application/x-www-form-urlencoded"
 HOME_CHANNEL = "CHOME00001"

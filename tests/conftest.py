@@ -24,8 +24,8 @@ from calls_app.config import load_settings
 from calls_app.db import Base, make_engine
 from calls_app.models import Call, OutboxItem, Participant
 from calls_app.runtime import alembic_config, build_wsgi_app
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import SIGNING_SECRET, SlackDriver
+from local_slack.app_requests import SIGNING_SECRET, SlackDriver
+from local_slack.web_api import FakeSlack
 
 ALICE = "U0ALICE001"  # starts most calls
 BOB = "U0BOB00001"

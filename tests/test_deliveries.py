@@ -13,14 +13,14 @@ from sqlalchemy import insert, select
 
 from calls_app.deliveries import KEEP_FOR, PURGE_BATCH, PURGE_EVERY, Deliveries
 from calls_app.models import SlackDelivery
-from tests.conftest import ALICE, BOB
-from tests.slack_requests import (
+from local_slack.app_requests import (
     app_home_opened_event,
     event_envelope,
     post,
     sign,
     slash_command_form,
 )
+from tests.conftest import ALICE, BOB
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

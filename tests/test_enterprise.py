@@ -14,9 +14,9 @@ from calls_app.bolt_app import build_parts, build_reconciler
 from calls_app.config import load_settings
 from calls_app.installations import BOT_SCOPES, INSTALLATIONS_TABLE
 from calls_app.models import CallState, EndReason
+from local_slack.app_requests import app_home_opened_event
+from local_slack.web_api import FakeSlack
 from tests.conftest import ALICE, GENERAL, RunningApp, serve_app
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import app_home_opened_event
 from tests.test_oauth import CLIENT_ID, CLIENT_SECRET, install, oauth_env
 
 ORG = "E0ORG00001"

@@ -12,7 +12,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from tests.fake_slack import SLACK_TIERS, FakeSlack, RateLimit
+from local_slack.web_api import SLACK_TIERS, FakeSlack, RateLimit
 
 USER = "U0ALICE01"
 

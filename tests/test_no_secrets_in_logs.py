@@ -18,10 +18,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from calls_app.db import autocommitting, make_engine
 from calls_app.installations import INSTALLATIONS_TABLE
 from calls_app.logging_setup import SecretRedactor, configure_logging
+from local_slack.app_requests import SIGNING_SECRET
+from local_slack.web_api import FakeSlack
 from tests.app_process import AppProcess, free_port
 from tests.conftest import ALICE, app_env
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import SIGNING_SECRET
 from tests.test_oauth import CLIENT_ID, CLIENT_SECRET, TEAM_A, TOKEN_A, install, oauth_env
 
 

@@ -26,10 +26,10 @@ from calls_app.installations import (
 )
 from calls_app.models import CallState, EndReason
 from calls_app.runtime import StartupError, check_stored_tokens
+from local_slack.app_requests import get
+from local_slack.web_api import FakeSlack
 from tests.app_process import PROJECT_ROOT, process_env
 from tests.conftest import ALICE, GENERAL, RunningApp, app_env, reply_text, serve_app
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import get
 
 CLIENT_ID = "1111.2222"
 CLIENT_SECRET = "oauth-client-secret-abcdef"
@@ -173,7 +173,7 @@ def test_tokens_are_encrypted_at_rest_with_a_key(oauth_fake, database_url, clock
 
 
 def test_single_workspace_mode_has_no_install_routes(running_app):
-    from tests.slack_requests import get
+    from local_slack.app_requests import get
 
     assert get(running_app.base_url + "/slack/install").status == 404
 

@@ -27,10 +27,10 @@ from calls_app.db import make_engine
 from calls_app.installations import installation_store
 from calls_app.models import CallState
 from calls_app.web import BODY_DEADLINE_SECONDS
+from local_slack.app_requests import SIGNING_SECRET, SlackDriver, get, post
+from local_slack.web_api import FakeSlack
 from tests.app_process import AppProcess, free_port, run_app
 from tests.conftest import ALICE, Database, app_env, migrate, settle
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import SIGNING_SECRET, SlackDriver, get, post
 
 pytestmark = pytest.mark.slow
 

@@ -21,8 +21,8 @@ from calls_app.config import load_settings
 from calls_app.models import CallState, EndReason
 from calls_app.reconciler import PASS_LIMIT, backoff
 from calls_app.store import CallStore, NewCall
+from local_slack.web_api import FakeSlack
 from tests.conftest import ALICE, BOB, CAROL, GENERAL, RunningApp, app_env, reply_text, serve_app
-from tests.fake_slack import FakeSlack
 from tests.test_oauth import (
     BOB_B,
     CHANNEL_B,

@@ -29,9 +29,10 @@ from sqlalchemy.engine import URL
 
 from calls_app.db import make_engine
 from calls_app.models import CallState
+from local_slack.app_requests import button_click_payload, slash_command_form
+from local_slack.web_api import FakeSlack
 from tests.app_process import AppProcess, free_port, run_app
 from tests.conftest import ALICE, GENERAL, Database, app_env
-from tests.fake_slack import FakeSlack
 from tests.fake_socket_mode import (
     CLOSE_PROTOCOL_ERROR,
     OP_CLOSE,
@@ -40,7 +41,6 @@ from tests.fake_socket_mode import (
     SocketModeConnection,
     encode_frame,
 )
-from tests.slack_requests import button_click_payload, slash_command_form
 
 pytestmark = pytest.mark.slow
 

@@ -8,9 +8,9 @@ import pytest
 
 from calls_app.db import make_engine
 from calls_app.models import CallState
+from local_slack.app_requests import SlackDriver
 from tests.app_process import AppProcess, free_port
 from tests.conftest import ALICE, BOB, Database, app_env, settle
-from tests.slack_requests import SlackDriver
 
 pytestmark = pytest.mark.slow
 CLICKS = 8

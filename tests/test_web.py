@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from calls_app.config import load_settings
 from calls_app.db import make_engine
 from calls_app.runtime import build_wsgi_app
+from local_slack.app_requests import get, post, sign
 from tests.conftest import ALICE, _QuietHandler, _Server, app_env
-from tests.slack_requests import get, post, sign
 
 START_FORM = urlencode(
     {

@@ -1,4 +1,5 @@
-"""A fake Slack Web API for tests: a real HTTP server that refuses what Slack refuses.
+"""Slack's Web API, faked: a real HTTP server that refuses what Slack refuses. The tests run the
+app against it, and so does ``make demo`` (the local Slack); one implementation for both.
 
 Why a server and not mocks: the app talks to Slack through slack_sdk's ``WebClient`` (and Bolt),
 whose request encoding (form bodies with JSON-string ``users``, JSON bodies for blocks and views),
@@ -11,7 +12,8 @@ Why strict: a fake that accepts anything lets bugs through that Slack would refu
 failing test should say which block and which limit.
 
 Which arguments a method requires, and which are integers or JSON, comes from the Slack method
-definitions in ``tests/slack_api`` (slack-ruby/slack-api-ref, MIT, see LICENSE-slack-api-ref.md).
+definitions in ``local_slack/slack_api`` (slack-ruby/slack-api-ref, MIT, see
+LICENSE-slack-api-ref.md).
 
 Rate limits are off by default. ``FakeSlack(rate_limits=True)`` enforces ``SLACK_TIERS`` (per
 method, per workspace, a sliding window on ``clock``), answering HTTP 429 + Retry-After as Slack
@@ -32,6 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import copy
 import inspect
 import json
 import math
@@ -134,7 +137,7 @@ RateLimitSpec = int | RateLimit | Iterable[RateLimit]
 # The error Slack gives for a missing required argument, where it is not invalid_arguments.
 MISSING_ARG_ERRORS = {"channel": "channel_not_found", "user": "user_not_found"}
 
-# Methods served without a definition in tests/slack_api: they authenticate differently.
+# Methods served without a definition in local_slack/slack_api: they authenticate differently.
 APPS_CONNECTIONS_OPEN = "apps.connections.open"  # app-level tokens (xapp-...) only
 UNDEFINED_METHODS = ("oauth.v2.access", APPS_CONNECTIONS_OPEN)
 
@@ -171,6 +174,14 @@ class ApiRequest:
     @property
     def ok(self) -> bool:
         return self.status == 200 and self.response.get("ok") is True
+
+
+@dataclass(frozen=True)
+class ResponsePost:
+    """A body a response_url accepted."""
+
+    url: str
+    payload: dict[str, Any]
 
 
 @dataclass
@@ -828,6 +839,7 @@ class FakeSlack:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._generation = 0
+        self._listeners: list[Callable[[ApiRequest | ResponsePost], None]] = []
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -1117,6 +1129,35 @@ class FakeSlack:
             return trigger
 
     # ------------------------------------------------------------------ recorded traffic
+
+    def add_listener(self, listener: Callable[[ApiRequest | ResponsePost], None]) -> None:
+        """Call ``listener`` with every Web API request and every accepted response_url post,
+        in the order they happen. It runs under the fake's lock: it must be quick and must not
+        wait for another thread."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def view(self, view_id: str) -> dict | None:
+        """A view as Slack holds it now (with its id, hash and blocks), or None."""
+        with self._lock:
+            entry = self._open_views.get(view_id)
+            return copy.deepcopy(entry["view"]) if entry else None
+
+    def home_of(self, user_id: str, *, team_id: str | None = None) -> dict | None:
+        """The Home tab last published for ``user_id``, as Slack holds it, or None."""
+        with self._lock:
+            view_id = self._home_view_ids.get((self._team(team_id).id, user_id))
+            return self.view(view_id) if view_id else None
+
+    def answer_view(
+        self, view: dict, *, view_id: str | None = None, team_id: str | None = None
+    ) -> dict:
+        """Take a modal the app answered a view_submission with (``response_action`` update,
+        with ``view_id``, or push): checked as views.update checks one (SlackError if bad)."""
+        with self._lock:
+            team = self._team(team_id)
+            checked = self._check_view(team, view, types=("modal",))
+            return copy.deepcopy(self._store_view(team, checked, view_id=view_id))
 
     def calls_to(self, method: str) -> list[dict]:
         """Args of every request to ``method`` that Slack answered ok:true."""
@@ -1421,8 +1462,13 @@ class FakeSlack:
     def _record(self, request: ApiRequest) -> None:
         with self._changed:
             self.requests.append(request)
+            self._tell_listeners(request)
             self._generation += 1
             self._changed.notify_all()
+
+    def _tell_listeners(self, event: ApiRequest | ResponsePost) -> None:
+        for listener in self._listeners:
+            listener(event)
 
     def _dispatch(self, method: str, request: _ParsedRequest) -> tuple[int, dict, dict[str, str]]:
         """Authenticate, apply rate limits, check arguments against the definition, run the
@@ -2109,6 +2155,7 @@ class FakeSlack:
         entry["uses"] += 1
         with self._changed:
             self.responses[url].append(payload)
+            self._tell_listeners(ResponsePost(url, payload))
             self._generation += 1
             self._changed.notify_all()
         return 200, b"ok"
@@ -2153,6 +2200,7 @@ __all__ = [
     "FakeMessage",
     "FakeSlack",
     "RateLimit",
+    "ResponsePost",
     "SlackError",
     "load_method_definitions",
 ]

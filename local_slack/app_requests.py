@@ -1,4 +1,5 @@
-"""Requests as Slack sends them: signed, to POST /slack/events, shaped like Slack's payloads."""
+"""Requests as Slack sends them to the app: signed, to POST /slack/events, shaped like Slack's
+payloads. The tests drive the app with them, and so does the local Slack of ``make demo``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"  # the tests' app has this one
+APP_ID = "A123456"
 
 
 @dataclass
@@ -38,12 +40,13 @@ def post(
     timestamp: int | str | None = None,
     signature: str | None = None,
     extra_headers: dict[str, str] | None = None,
+    secret: str = SIGNING_SECRET,
 ) -> HttpResult:
     timestamp = int(time.time()) if timestamp is None else timestamp
     headers = {"Content-Type": content_type, **(extra_headers or {})}
     if signed:
         headers["X-Slack-Request-Timestamp"] = str(timestamp)
-        headers["X-Slack-Signature"] = signature or sign(body, timestamp)
+        headers["X-Slack-Signature"] = signature or sign(body, timestamp, secret)
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -70,6 +73,7 @@ def slash_command_form(
     channel_name: str = "general",
     enterprise_id: str | None = None,
     org_wide: bool = False,
+    trigger_id: str | None = None,
 ) -> dict[str, str]:
     """A `/call` command as Slack sends it: the fields of its form. With `org_wide`, from a
     workspace of an organization the app is installed on as a whole."""
@@ -85,10 +89,10 @@ def slash_command_form(
         "user_name": user.lower(),
         "command": "/call",
         "text": text,
-        "api_app_id": "A123456",
+        "api_app_id": APP_ID,
         "is_enterprise_install": "true" if org_wide else "false",
         "response_url": response_url,
-        "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "trigger_id": trigger_id or f"trigger-{time.monotonic_ns()}",
     }
 
 
@@ -105,32 +109,103 @@ def button_click_payload(
     org_wide: bool = False,
 ) -> dict:
     """A block_actions payload for a button in a message the app posted."""
-    action = {
-        "action_id": action_id,
-        "block_id": "call_actions",
-        "text": {"type": "plain_text", "text": "Button", "emoji": True},
+    element = {
         "type": "button",
-        "action_ts": f"{time.time():.6f}",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": "Button", "emoji": True},
     }
     if value is not None:
-        action["value"] = value
-    payload = {
-        "type": "block_actions",
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team_id},
-        "api_app_id": "A123456",
-        "token": "verification-token-unused",
-        "container": {
+        element["value"] = value
+    return block_actions_payload(
+        button_action(element, block_id="call_actions"),
+        user=user,
+        team_id=team_id,
+        container={
             "type": "message",
             "message_ts": message_ts,
             "channel_id": channel,
             "is_ephemeral": False,
         },
-        "trigger_id": f"trigger-{time.monotonic_ns()}",
-        "channel": {"id": channel, "name": "general"},
-        "message": {"type": "message", "ts": message_ts, "text": "…", "blocks": []},
-        "state": {"values": {}},
-        "response_url": response_url,
-        "actions": [action],
+        channel={"id": channel, "name": "general"},
+        message={"type": "message", "ts": message_ts, "text": "…", "blocks": []},
+        response_url=response_url,
+        enterprise_id=enterprise_id,
+        org_wide=org_wide,
+    )
+
+
+def button_action(element: dict, *, block_id: str, action_ts: str | None = None) -> dict:
+    """The `actions` entry Slack sends when a person presses the button `element`."""
+    action = {
+        "action_id": element["action_id"],
+        "block_id": block_id,
+        "text": element["text"],
+        "type": "button",
+        "action_ts": action_ts or f"{time.time():.6f}",
+    }
+    for key in ("value", "style", "url"):
+        if key in element:
+            action[key] = element[key]
+    return action
+
+
+def block_actions_payload(
+    action: dict,
+    *,
+    user: str,
+    team_id: str,
+    container: dict,
+    trigger_id: str | None = None,
+    channel: dict | None = None,
+    message: dict | None = None,
+    view: dict | None = None,
+    response_url: str | None = None,
+    enterprise_id: str | None = None,
+    org_wide: bool = False,
+) -> dict:
+    """A press of `action`: on a message (`channel`, `message` and a `response_url`), or in
+    a view (`view`: a Home tab or a modal, which have none)."""
+    payload: dict = {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team_id},
+        "api_app_id": APP_ID,
+        "token": "verification-token-unused",
+        "container": container,
+        "trigger_id": trigger_id or f"trigger-{time.monotonic_ns()}",
+    }
+    if channel is not None:  # on a message: a private one (ephemeral) comes without it
+        payload["channel"] = channel
+        if message is not None:
+            payload["message"] = message
+        payload["state"] = {"values": {}}
+        payload["response_url"] = response_url
+    if view is not None:
+        payload["view"] = view
+    payload["actions"] = [action]
+    _add_installed_on(payload, team_id, enterprise_id=enterprise_id, org_wide=org_wide)
+    return payload
+
+
+def view_submission_payload(
+    view: dict,
+    values: dict,
+    *,
+    user: str,
+    team_id: str,
+    trigger_id: str | None = None,
+    enterprise_id: str | None = None,
+    org_wide: bool = False,
+) -> dict:
+    """A modal's submission: `view` as Slack holds it, with the state Slack sends for `values`
+    (block_id -> action_id -> the input's value object)."""
+    payload = {
+        "type": "view_submission",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team_id},
+        "api_app_id": APP_ID,
+        "token": "verification-token-unused",
+        "trigger_id": trigger_id or f"trigger-{time.monotonic_ns()}",
+        "view": {**view, "state": {"values": values}},
+        "response_urls": [],
     }
     _add_installed_on(payload, team_id, enterprise_id=enterprise_id, org_wide=org_wide)
     return payload
@@ -155,7 +230,7 @@ def event_envelope(
         "token": "verification-token-unused",
         "team_id": team_id,
         "enterprise_id": enterprise_id,
-        "api_app_id": "A123456",
+        "api_app_id": APP_ID,
         "event": event,
         "type": "event_callback",
         "event_id": f"Ev{time.monotonic_ns()}",
@@ -265,23 +340,20 @@ class SlackDriver:
         `org_wide`, from a workspace of an organization the app is installed on as a whole."""
         team = team_id or self.team_id
         trigger_id = f"trigger-{time.monotonic_ns()}"
-        action = {
-            "action_id": action_id,
-            "block_id": "home",
-            "text": {"type": "plain_text", "text": "Button"},
+        element = {
             "type": "button",
-            "action_ts": "1700000001.000300",
+            "action_id": action_id,
+            "text": {"type": "plain_text", "text": "Button"},
         }
         if value is not None:
-            action["value"] = value
-        payload = {
-            "type": "block_actions",
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
-            "api_app_id": "A123456",
-            "token": "verification-token-unused",
-            "container": {"type": "view", "view_id": "V0HOME0001"},
-            "trigger_id": trigger_id,
-            "view": {
+            element["value"] = value
+        payload = block_actions_payload(
+            button_action(element, block_id="home", action_ts="1700000001.000300"),
+            user=user,
+            team_id=team,
+            container={"type": "view", "view_id": "V0HOME0001"},
+            trigger_id=trigger_id,
+            view={
                 "id": "V0HOME0001",
                 "team_id": team,
                 "type": "home",
@@ -290,12 +362,12 @@ class SlackDriver:
                 "callback_id": "",
                 "state": {"values": {}},
                 "hash": "1700000000.abcdef",
-                "app_id": "A123456",
+                "app_id": APP_ID,
                 "bot_id": "B0BOT",
             },
-            "actions": [action],
-        }
-        _add_installed_on(payload, team, enterprise_id=enterprise_id, org_wide=org_wide)
+            enterprise_id=enterprise_id,
+            org_wide=org_wide,
+        )
         return self.post_payload(payload), trigger_id
 
     def open_home(self, *, user: str, team_id: str | None = None) -> HttpResult:
@@ -315,27 +387,25 @@ class SlackDriver:
         """A modal's submission, with the state Slack would send for `values`; with
         `org_wide`, from a workspace of an organization the app is installed on as a whole."""
         team = team_id or self.team_id
-        payload = {
-            "type": "view_submission",
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
-            "api_app_id": "A123456",
-            "token": "verification-token-unused",
-            "trigger_id": f"trigger-{time.monotonic_ns()}",
-            "view": {
-                "id": view_id,
-                "team_id": team,
-                "type": "modal",
-                "callback_id": view["callback_id"],
-                "private_metadata": view.get("private_metadata", ""),
-                "hash": "1700000000.abcdef",
-                "app_id": "A123456",
-                "bot_id": "B0BOT",
-                "blocks": view.get("blocks", []),
-                "state": {"values": values},
-            },
-            "response_urls": [],
+        held = {
+            "id": view_id,
+            "team_id": team,
+            "type": "modal",
+            "callback_id": view["callback_id"],
+            "private_metadata": view.get("private_metadata", ""),
+            "hash": "1700000000.abcdef",
+            "app_id": APP_ID,
+            "bot_id": "B0BOT",
+            "blocks": view.get("blocks", []),
         }
-        _add_installed_on(payload, team, enterprise_id=enterprise_id, org_wide=org_wide)
+        payload = view_submission_payload(
+            held,
+            values,
+            user=user,
+            team_id=team,
+            enterprise_id=enterprise_id,
+            org_wide=org_wide,
+        )
         return self.post_payload(payload)
 
     def event(
