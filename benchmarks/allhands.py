@@ -47,8 +47,8 @@ from benchmarks.harness import (  # noqa: E402
     post_signed,
     start_fake,
 )
+from local_slack.app_requests import SIGNING_SECRET, button_click_payload  # noqa: E402
 from tests.app_process import free_port  # noqa: E402
-from tests.slack_requests import SIGNING_SECRET, button_click_payload  # noqa: E402
 
 FORM = "application/x-www-form-urlencoded"
 STARTER, OTHER_STARTER = "USTARTER01", "USTARTER02"
