@@ -128,12 +128,13 @@ def build_bolt_app(parts: AppParts) -> App:
         context["workspace_id"] = workspace
         calls = services.call_service(context.client, team_id=workspace or "")
         context["calls"], context["home"], context["work"] = calls, calls.homes, parts.work
-        with log_context.about(
+        # Bolt runs the listener after this returns, on this thread (HTTP: within web.py's scope).
+        log_context.begin(
             workspace=workspace,
             channel=context.channel_id,
             slack_request=log_context.slack_request_of(body),
-        ):
-            next()
+        )
+        next()
 
     register_listeners(
         app,

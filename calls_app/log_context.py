@@ -32,6 +32,15 @@ def about(**fields: Any) -> Iterator[None]:
             var.reset(token)
 
 
+def begin(**fields: Any) -> None:
+    """A new request: log lines concern these from here on (unknown ones: none). Where a
+    request runs in a scope of its own (`about`, as HTTP requests do), it ends with it."""
+    unknown = set(fields) - set(FIELDS)
+    assert not unknown, unknown
+    for name, var in _vars.items():
+        var.set(fields.get(name))
+
+
 def set_call(call_id: int | None) -> None:
     """From here on (until the enclosing `about` ends) log lines concern this call."""
     _vars["call"].set(call_id)

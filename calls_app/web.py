@@ -22,7 +22,7 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from calls_app import metrics
+from calls_app import log_context, metrics
 from calls_app.deliveries import Deliveries
 from calls_app.installations import INSTALL_PATH, REDIRECT_PATH
 from calls_app.read_deadlines import ReadDeadlines
@@ -62,15 +62,16 @@ class SlackWsgiApp:
         self.close = on_close  # stops the background work this app started
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        try:
-            return self._route(environ, start_response)
-        except Exception:
-            # Logged here, through our redacting handlers, once: left to the server, the
-            # traceback of a database error reaches its own log as it is.
-            error_id = uuid.uuid4().hex[:8]
-            method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
-            log.exception("error %s: %s %s failed", error_id, method, path)
-            return _plain(start_response, 500, f"internal error {error_id}")
+        with log_context.about():  # what a request's lines concern ends with it
+            try:
+                return self._route(environ, start_response)
+            except Exception:
+                # Logged here, through our redacting handlers, once: left to the server, the
+                # traceback of a database error reaches its own log as it is.
+                error_id = uuid.uuid4().hex[:8]
+                method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+                log.exception("error %s: %s %s failed", error_id, method, path)
+                return _plain(start_response, 500, f"internal error {error_id}")
 
     def _route(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
