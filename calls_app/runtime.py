@@ -144,7 +144,7 @@ def metrics_page(parts: AppParts) -> Callable[[], bytes]:
     return lambda: metrics.render(gauges)
 
 
-def _metrics_page_of_a_master(settings: Settings) -> Callable[[], bytes]:
+def metrics_page_of_a_master(settings: Settings) -> Callable[[], bytes]:
     """/metrics served by gunicorn's master: the workers' counts, and the database read with
     an engine of its own for each scrape (the master forks workers: it keeps no connection)."""
 
@@ -245,7 +245,7 @@ def serve(settings: Settings) -> None:
     made_here = metrics.MULTIPROC_DIR_ENV not in os.environ
     directory, master = metrics.use_directory(), os.getpid()
     try:
-        serve_metrics_port(settings, _metrics_page_of_a_master(settings))
+        serve_metrics_port(settings, metrics_page_of_a_master(settings))
         GunicornServer(settings).run()
     finally:
         if made_here and os.getpid() == master:  # a worker leaves through here too

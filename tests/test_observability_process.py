@@ -9,6 +9,8 @@ import re
 import signal
 import socket
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,10 +18,16 @@ from sqlalchemy.engine import URL
 
 from calls_app.models import CallState
 from tests import test_process
-from tests.app_process import AppProcess, free_port
-from tests.conftest import GENERAL, Database, app_env
+from tests.app_process import (
+    PROJECT_ROOT,
+    AppProcess,
+    free_port,
+    process_env,
+    wait_healthy,
+)
+from tests.conftest import ALICE, GENERAL, Database, app_env
 from tests.fake_slack import FakeSlack
-from tests.slack_requests import SIGNING_SECRET, get
+from tests.slack_requests import SIGNING_SECRET, SlackDriver, get
 from tests.test_metrics import scrape
 from tests.test_process import StartApp, command
 
@@ -166,3 +174,57 @@ def test_json_logs_are_json_to_the_last_line_gunicorns_too(
     logged = "\n".join(lines)
     for secret in (fake_slack.bot_token, SIGNING_SECRET):
         assert secret not in logged
+
+
+def test_gunicorn_run_by_hand_with_the_hooks_counts_every_worker(
+    fake_slack: FakeSlack, database_url: URL, tmp_path: Path
+) -> None:
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    port, metrics_port = free_port(), free_port()
+    settings = app_env(
+        fake_slack,
+        database_url,
+        METRICS_PORT=f"127.0.0.1:{metrics_port}",
+        PROMETHEUS_MULTIPROC_DIR=str(directory),
+    )
+    log = (tmp_path / "gunicorn.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "2",
+            "--worker-class",
+            "gthread",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "-c",
+            "python:calls_app.gunicorn_hooks",
+            "--no-control-socket",  # one per host by default: other runs would share it
+            "calls_app.runtime:wsgi_app_from_env()",
+        ],
+        env=process_env(settings),
+        cwd=PROJECT_ROOT,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        problem = wait_healthy(proc, base_url, 20)
+        assert problem is None, (problem, (tmp_path / "gunicorn.log").read_text())
+        before = scrape(f"http://127.0.0.1:{metrics_port}")
+        result, response_url = SlackDriver(
+            f"{base_url}/slack/events", fake_slack.new_response_url
+        ).command("start Standup", user=ALICE)
+        assert result.status == 200
+        assert "Started *Standup*" in fake_slack.wait_for_response(response_url)["text"]
+        moved = scrape(f"http://127.0.0.1:{metrics_port}") - before
+        assert moved("calls_app_calls_started_total") == 1
+        assert get(f"{base_url}/metrics").status == 404
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        log.close()
