@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -237,6 +238,10 @@ def metrics_wsgi_app(page: Callable[[], bytes]) -> Callable:
     return app
 
 
+class _IPv6Server(WSGIServer):
+    address_family = socket.AF_INET6
+
+
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the stdlib's name)
         pass
@@ -244,7 +249,10 @@ class _QuietHandler(WSGIRequestHandler):
 
 def serve_port(host: str, port: int, page: Callable[[], bytes]) -> WSGIServer:
     """Serve GET /metrics on host:port from a daemon thread of this process."""
-    server = make_server(host, port, metrics_wsgi_app(page), handler_class=_QuietHandler)
+    server_class = _IPv6Server if ":" in host else WSGIServer
+    server = make_server(
+        host, port, metrics_wsgi_app(page), server_class=server_class, handler_class=_QuietHandler
+    )
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     log.info("metrics served on %s:%d%s", host, port, METRICS_PATH)
     return server

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from calls_app import metrics
 from calls_app.bolt_app import build_parts, build_reconciler
-from calls_app.config import load_settings
+from calls_app.config import ConfigError, load_settings
 from calls_app.models import CallState
 from tests.conftest import ALICE, BOB, app_env, reply_text, serve_app
 from tests.slack_requests import get, post, sign, slash_command_form
@@ -173,3 +173,28 @@ def test_with_metrics_port_set_the_app_port_has_no_metrics(fake_slack, database_
     with serve_app(fake_slack, database_url, clock, env) as app:
         assert get(f"{app.base_url}/metrics").status == 404
         assert get(f"{app.base_url}/healthz").status == 200
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("abc", "must be a port"),
+        ("70000", "must be a port"),
+        ("10.0.0.5:", "must be a port"),
+        ("3000", "must not be PORT"),
+    ],
+)
+def test_a_bad_metrics_port_is_refused_naming_it(fake_slack, database_url, value, problem):
+    with pytest.raises(ConfigError) as error:
+        load_settings(app_env(fake_slack, database_url, METRICS_PORT=value, PORT="3000"))
+    assert error.value.setting == "METRICS_PORT" and problem in str(error.value)
+
+
+def test_metrics_port_is_a_port_or_an_address_and_port(fake_slack, database_url):
+    def bind(value: str):
+        return load_settings(app_env(fake_slack, database_url, METRICS_PORT=value)).metrics_bind
+
+    assert bind("9100") == ("0.0.0.0", 9100)
+    assert bind("10.0.0.5:9100") == ("10.0.0.5", 9100)
+    assert bind("[::1]:9100") == ("::1", 9100)
+    assert load_settings(app_env(fake_slack, database_url)).metrics_bind is None

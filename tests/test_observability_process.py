@@ -23,6 +23,7 @@ from tests.app_process import (
     AppProcess,
     free_port,
     process_env,
+    run_app,
     wait_healthy,
 )
 from tests.conftest import ALICE, GENERAL, Database, app_env
@@ -228,3 +229,29 @@ def test_gunicorn_run_by_hand_with_the_hooks_counts_every_worker(
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
         log.close()
+
+
+def test_a_metrics_port_in_use_stops_the_app_with_one_line(
+    fake_slack: FakeSlack, database_url: URL, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = app_env(fake_slack, database_url, METRICS_PORT=f"127.0.0.1:{port}")
+        result = run_app(settings, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"calls-app: METRICS_PORT: can't listen on 127.0.0.1:{port} (Address already in use)."
+    ], result.stderr
+
+
+def test_with_json_logs_a_startup_error_is_one_json_line(
+    fake_slack: FakeSlack, database_url: URL, tmp_path: Path
+) -> None:
+    settings = app_env(fake_slack, database_url, LOG_FORMAT="json", PORT="not-a-port")
+    result = run_app(settings, cwd=tmp_path)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    entry = json.loads(line)
+    assert entry["level"] == "ERROR" and entry["message"].startswith("calls-app: PORT: ")
