@@ -5,11 +5,12 @@ Settings come from the environment (see README). A bad one stops the app with on
 
 from __future__ import annotations
 
+import os
 import sys
 
 from calls_app.config import ConfigError, load_settings
 from calls_app.db import make_engine
-from calls_app.logging_setup import configure_logging
+from calls_app.logging_setup import configure_logging, startup_error_line
 from calls_app.runtime import (
     StartupError,
     check_schema,
@@ -22,16 +23,18 @@ from calls_app.runtime import (
 def main() -> int:
     try:
         settings = load_settings()
-        configure_logging(settings.log_level, settings.secrets)
+        configure_logging(settings.log_level, settings.secrets, settings.log_format)
         engine = make_engine(settings.database_url)
         check_schema(engine)
         check_stored_tokens(engine, settings)
         engine.dispose()
         check_slack(settings)
+        serve(settings)
     except (ConfigError, StartupError) as error:
-        print(f"calls-app: {error}", file=sys.stderr)
+        # LOG_FORMAT is read as it is: the error may be that settings could not be read.
+        log_format = os.environ.get("LOG_FORMAT", "").strip().lower()
+        print(startup_error_line(str(error), log_format), file=sys.stderr)
         return 2
-    serve(settings)
     return 0
 
 

@@ -4,9 +4,9 @@
     .venv/bin/python benchmarks/allhands.py --people 100 --kill
     .venv/bin/python benchmarks/allhands.py --postgres postgresql://postgres@127.0.0.1:5432/test
 
-`python app.py` is started as a user starts it, against a fake Slack Web API (tests/fake_slack.py)
-that enforces Slack's per-minute tiers per workspace and method and answers 429 with
-Retry-After. A call is started; a share of the crowd opens Home; then the crowd presses Join on
+`python app.py` is started as a user starts it, against the fake Slack Web API
+(local_slack/web_api.py) enforcing Slack's per-minute tiers per workspace and method, answering
+429 with Retry-After. A call is started; a share of the crowd opens Home; then the crowd presses Join on
 the call message from many clients at once, and halfway through someone starts a call in
 another channel. With --kill the app is killed (SIGKILL, the whole process group) once half the
 presses were acknowledged and started again on the same database; presses sent while it was

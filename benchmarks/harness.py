@@ -68,7 +68,8 @@ class Traffic(list):
     (``time.perf_counter()``, the clock the clients use) and waiting on milestones.
 
     Milestones (successful requests only): ``("chat.postMessage", channel)``,
-    ``("calls.end", created_by of the call)``, ``("views.publish", user_id)``.
+    ``("calls.end", created_by of the call)``, ``("chat.update", channel)``,
+    ``("views.publish", user_id)``.
     """
 
     def __init__(self) -> None:
@@ -95,7 +96,7 @@ class Traffic(list):
             if call_id:
                 self.call_owner[str(call_id)] = str(args.get("created_by"))
             return None
-        if method == "chat.postMessage":
+        if method in ("chat.postMessage", "chat.update"):
             return method, str(args.get("channel"))
         if method == "calls.end":
             return method, self.call_owner.get(str(args.get("id")), "?")
@@ -144,9 +145,13 @@ class Traffic(list):
             return self.times[-1] if self.times else 0.0
 
 
-def start_fake(users: Sequence[str], channels: Sequence[str]) -> tuple[FakeSlack, Traffic]:
-    """The fake Slack Web API on 127.0.0.1 with these users, and these channels (bot a member)."""
+def start_fake(
+    users: Sequence[str], channels: Sequence[str], *, latency: float = 0.0
+) -> tuple[FakeSlack, Traffic]:
+    """The fake Slack Web API on 127.0.0.1 with these users, and these channels (bot a member);
+    each request served `latency` seconds after it arrives, as far away as the real Slack."""
     fake = FakeSlack()
+    fake.latency = latency
     traffic = Traffic()
     fake.requests = traffic
     fake.start()

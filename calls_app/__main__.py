@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     command = parser.parse_args(argv).command
     try:
         settings = load_settings()
-        configure_logging(settings.log_level, settings.secrets)
+        configure_logging(settings.log_level, settings.secrets, settings.log_format)
         engine = make_engine(settings.database_url)
         check_schema(engine)
         if command == "encrypt-tokens":

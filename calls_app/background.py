@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from calls_app import log_context
 from calls_app.errors import SlackFailure
 from calls_app.outbox import Item, Kind, Outbox
 from calls_app.wiring import ServiceFactory, TokenUnreadable, WorkspaceClients
@@ -80,7 +81,8 @@ class OutboxRunner:
 
     def _run(self, item: Item) -> None:
         try:
-            self._settle(item)
+            with log_context.about(workspace=item.team_id, call=item.call_id):
+                self._settle(item)
         except Exception:
             log.exception("outbox: item %s (%s) could not be settled", item.id, item.kind)
         finally:

@@ -11,6 +11,7 @@ from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.oauth.installation_store import InstallationStore
 from sqlalchemy import Engine
 
+from calls_app import log_context
 from calls_app.background import OutboxRunner, OutboxWork
 from calls_app.clock import Clock, utc_now
 from calls_app.config import Settings
@@ -129,6 +130,12 @@ def build_bolt_app(parts: AppParts) -> App:
         context["workspace_id"] = workspace
         calls = services.call_service(context.client, team_id=workspace or "")
         context["calls"], context["home"], context["work"] = calls, calls.homes, parts.work
+        # Bolt runs the listener after this returns, on this thread (HTTP: within web.py's scope).
+        log_context.begin(
+            workspace=workspace,
+            channel=context.channel_id,
+            slack_request=log_context.slack_request_of(body),
+        )
         next()
 
     register_listeners(
@@ -159,6 +166,7 @@ def build_reconciler(parts: AppParts) -> Reconciler:
         max_call=timedelta(seconds=parts.settings.max_call_seconds),
         empty_grace=timedelta(seconds=parts.settings.empty_grace_seconds),
         oauth_states=parts.engine if parts.settings.oauth else None,
+        history=timedelta(days=parts.settings.history_days),
     )
 
 

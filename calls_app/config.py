@@ -62,6 +62,9 @@ class Settings:
     home_refresh_seconds: int  # a person's Home is re-published at most this often
     max_live_per_channel: int  # calls running at once in one channel
     max_live_per_person: int  # calls one person has started that still run
+    metrics_bind: tuple[str, int] | None  # METRICS_PORT: /metrics there, not on the app's port
+    log_format: str  # "text" or "json"
+    history_days: int  # ended calls older than this are deleted by the reconciler
 
     @property
     def secrets(self) -> list[str]:
@@ -118,13 +121,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("SLACK_APP_TOKEN", "must be an app-level token starting with xapp-")
     signing_secret = _required(env, "SLACK_SIGNING_SECRET")
     oauth = _oauth(env)
+    port, metrics_bind = _int(env, "PORT", 3000, 1, 65535), _metrics_bind(env)
+    if metrics_bind is not None and metrics_bind[1] == port and app_token is None:
+        raise ConfigError("METRICS_PORT", "must not be PORT (the app serves there)")
     return Settings(
         signing_secret=signing_secret,
         bot_token=None if oauth else _bot_token(env),
         oauth=oauth,
         database_url=database_url(env),
         slack_api_url=_api_url(env),
-        port=_int(env, "PORT", 3000, 1, 65535),
+        port=port,
         app_token=app_token,
         join_url_provider=provider,
         jitsi_base_url=_https_url(
@@ -144,6 +150,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         # At most 50: `/call status` shows (and asks Slack about) every call of a channel.
         max_live_per_channel=_int(env, "CALLS_MAX_LIVE_PER_CHANNEL", 10, 1, 50),
         max_live_per_person=_int(env, "CALLS_MAX_LIVE_PER_PERSON", 5, 1, 50),
+        metrics_bind=metrics_bind,
+        log_format=_log_format(env),
+        history_days=_int(env, "CALLS_HISTORY_DAYS", 365, 1, 36500),
     )
 
 
@@ -251,3 +260,24 @@ def _log_level(env: Mapping[str, str]) -> str:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("LOG_LEVEL", "must be DEBUG, INFO, WARNING or ERROR")
     return level
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    value = env.get("LOG_FORMAT", "").strip().lower() or "text"
+    if value not in ("text", "json"):
+        raise ConfigError("LOG_FORMAT", "must be text or json")
+    return value
+
+
+def _metrics_bind(env: Mapping[str, str]) -> tuple[str, int] | None:
+    """METRICS_PORT: a port (every interface, as the app's port) or address:port."""
+    raw = env.get("METRICS_PORT", "").strip()
+    if not raw:
+        return None
+    host, _, port = raw.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    if not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(
+            "METRICS_PORT", "must be a port (9100) or an address and port (10.0.0.5:9100)"
+        )
+    return host, int(port)

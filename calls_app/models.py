@@ -60,6 +60,8 @@ class Call(Base):
         Index(
             "ix_calls_team_creator_state_started", "team_id", "created_by", "state", "started_at"
         ),
+        # Calls over long enough to delete (CALLS_HISTORY_DAYS), and the live ones /metrics counts.
+        Index("ix_calls_state_ended_at", "state", "ended_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, text
 
+from calls_app import log_context, metrics
 from calls_app.clock import Clock
 from calls_app.errors import CallsError, SlackFailure
 from calls_app.installations import purge_expired_oauth_states
@@ -35,6 +36,8 @@ PASS_LIMIT = 40
 TOKEN_REFUSED = frozenset(
     {"invalid_auth", "token_revoked", "account_inactive", "team_access_not_granted"}
 )
+# Calls over for longer than CALLS_HISTORY_DAYS deleted per pass: a backlog goes over passes.
+RETENTION_BATCH = 500
 # A call the reconciler failed on waits before the next try: 1 min, doubling up to an hour.
 FIRST_BACKOFF = timedelta(minutes=1)
 LONGEST_BACKOFF = timedelta(hours=1)
@@ -94,6 +97,7 @@ class Reconciler:
     max_call: timedelta
     empty_grace: timedelta
     oauth_states: Engine | None = None  # with OAuth installs: where their states are kept
+    history: timedelta = timedelta(days=365)  # CALLS_HISTORY_DAYS: ended calls kept this long
 
     def run_once(self) -> Counter[str]:
         """One pass over every rule; returns what it did, by rule."""
@@ -160,6 +164,15 @@ class Reconciler:
             )
             if purged := self.purge_expired_oauth_states():
                 done["purged expired OAuth states"] += purged
+
+            # Retention: calls over for longer than CALLS_HISTORY_DAYS go, with their
+            # participants and invitations; live calls are never over, so never touched.
+            deleted = self.store.delete_old_calls(
+                ended_before=now - self.history, limit=RETENTION_BATCH
+            )
+            if deleted:
+                done["deleted old calls"] += deleted
+        metrics.count_reconciler_pass(done)
         return done
 
     def purge_expired_oauth_states(self) -> int:
@@ -169,7 +182,7 @@ class Reconciler:
         return purge_expired_oauth_states(self.oauth_states, now=self.clock())
 
     def _each(self, calls: list[Call], what: str, this_pass: _Pass, act) -> None:
-        for call in calls:
+        for call in log_context.each_call(calls):
             if call.team_id in this_pass.skipped_teams or call.id in this_pass.failed_calls:
                 continue
             try:

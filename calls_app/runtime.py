@@ -19,15 +19,18 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from calls_app import metrics
 from calls_app.bolt_app import AppParts, build_bolt_app, build_parts, build_reconciler
 from calls_app.clock import Clock, utc_now
 from calls_app.config import Settings, load_settings
 from calls_app.db import make_engine
 from calls_app.deliveries import Deliveries
 from calls_app.installations import unreadable_stored_tokens
-from calls_app.logging_setup import configure_logging
+from calls_app.logging_setup import configure_logging, gunicorn_logger_class
+from calls_app.outbox import Outbox
 from calls_app.reconciler import ReconcilerThread
 from calls_app.slack_gateway import make_web_client
+from calls_app.store import CallStore
 from calls_app.web import SlackWsgiApp
 
 log = logging.getLogger(__name__)
@@ -130,12 +133,46 @@ def _wsgi_app(parts: AppParts) -> SlackWsgiApp:
         database_ok=lambda: database_ok(engine),
         on_close=runner.stop,
         deliveries=Deliveries(engine, clock=parts.services.clock),
+        # With METRICS_PORT, /metrics is served there alone.
+        metrics_page=None if parts.settings.metrics_bind else metrics_page(parts),
     )
+
+
+def metrics_page(parts: AppParts) -> Callable[[], bytes]:
+    store, outbox = parts.services.store, parts.services.outbox
+    gauges = metrics.DatabaseGauges(lambda: (store.live_call_count(), outbox.pending()))
+    return lambda: metrics.render(gauges)
+
+
+def metrics_page_of_a_master(settings: Settings) -> Callable[[], bytes]:
+    """/metrics served by gunicorn's master: the workers' counts, and the database read with
+    an engine of its own for each scrape (the master forks workers: it keeps no connection)."""
+
+    def read() -> tuple[int, int]:
+        engine = make_engine(settings.database_url)
+        try:
+            return CallStore(engine).live_call_count(), Outbox(engine, min_interval={}).pending()
+        finally:
+            engine.dispose()
+
+    gauges = metrics.DatabaseGauges(read)
+    return lambda: metrics.render(gauges)
+
+
+def serve_metrics_port(settings: Settings, page: Callable[[], bytes]) -> None:
+    """METRICS_PORT, if set: GET /metrics there."""
+    if settings.metrics_bind is None:
+        return
+    host, port = settings.metrics_bind
+    try:
+        metrics.serve_port(host, port, page)
+    except OSError as e:
+        raise StartupError(f"METRICS_PORT: can't listen on {host}:{port} ({e.strerror}).") from e
 
 
 def production_wsgi_app(settings: Settings) -> SlackWsgiApp:
     """The app as served: the WSGI app, this process's outbox runner and reconciler."""
-    configure_logging(settings.log_level, settings.secrets)
+    configure_logging(settings.log_level, settings.secrets, settings.log_format)
     parts = build_parts(settings, make_engine(settings.database_url))
     start_reconciler(parts)
     app = _wsgi_app(parts)
@@ -183,6 +220,11 @@ class GunicornServer(BaseApplication):
             "loglevel": self._settings.log_level.lower(),
             # gunicorn's control socket is one per host by default: instances would share it.
             "control_socket_disable": True,
+            "logger_class": gunicorn_logger_class(
+                self._settings.secrets, self._settings.log_format
+            ),
+            # A dead worker's gauges (work in its queue) no longer count.
+            "child_exit": lambda _server, worker: metrics.worker_exited(worker.pid),
         }
         for key, value in options.items():
             self.cfg.set(key, value)
@@ -198,7 +240,16 @@ def serve(settings: Settings) -> None:
     if settings.app_token:
         serve_socket_mode(settings, settings.app_token)
         return
-    GunicornServer(settings).run()
+    # Before any worker is made: every worker counts in files of this directory, so a
+    # scrape adds them all up, and a worker gunicorn replaces keeps its counts.
+    made_here = metrics.MULTIPROC_DIR_ENV not in os.environ
+    directory, master = metrics.use_directory(), os.getpid()
+    try:
+        serve_metrics_port(settings, metrics_page_of_a_master(settings))
+        GunicornServer(settings).run()
+    finally:
+        if made_here and os.getpid() == master:  # a worker leaves through here too
+            metrics.forget_directory(directory)
 
 
 def serve_socket_mode(settings: Settings, app_token: str) -> None:
@@ -207,6 +258,7 @@ def serve_socket_mode(settings: Settings, app_token: str) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     parts = build_parts(settings, make_engine(settings.database_url))
+    serve_metrics_port(settings, metrics_page(parts))
     start_reconciler(parts)
     runner = parts.outbox_runner().start()
     stop = threading.Event()

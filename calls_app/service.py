@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from calls_app import blocks
+from calls_app import blocks, log_context
 from calls_app.clock import Clock
 from calls_app.command_text import MAX_TITLE_LENGTH
 from calls_app.errors import (
@@ -175,6 +175,7 @@ class CallService:
             lease_until=lease,
             invitees=invitees,
         )
+        log_context.set_call(call.id)
         try:
             call.slack_call_id = self._slack.add_call(
                 external_unique_id=call.external_unique_id,
@@ -197,6 +198,7 @@ class CallService:
                 "Slack took too long to register the call, so it wasn't started. Try again."
             )
         call.state, call.lease_expires_at = CallState.ACTIVE, renewed
+        log.info("call %s started in %s", call.id, call.channel_id)
         self._post_call_message(call)
         # Nobody to invite: no need to look for unsent invitations.
         invited, not_invited = self._invite(call) if invitees else ([], [])
@@ -376,6 +378,7 @@ class CallService:
         ended = self._store.mark_ended(claimed)
         if ended is None:  # the lease was lost meanwhile: its new holder records the end
             return claimed
+        log.info("call %s ended (%s)", ended.id, ended.end_reason)
         if ended.message_ts and not claimed.message_ts:  # posted while we were ending it
             self._show(ended, blocks.ended_call_message(ended))
         self.homes.refresh(ended)
@@ -561,6 +564,7 @@ class CallService:
         pressed_on: MessageRef | None = None,
     ) -> Call:
         """The one call meant: named by id, or the only live call in the channel."""
+        log_context.set_call(call_id)
         if call_id is not None:
             call = self._store.get(team_id=actor.team_id, call_id=call_id)
             if call is None:
@@ -576,6 +580,7 @@ class CallService:
         calls = self.calls_to_choose(actor, verb, channel_id=channel_id)
         if len(calls) > 1:
             raise ChooseCall(verb, calls, title)
+        log_context.set_call(calls[0].id)
         return calls[0]
 
     def calls_to_choose(self, actor: Actor, verb: str, *, channel_id: str) -> list[Call]:

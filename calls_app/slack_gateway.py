@@ -19,6 +19,7 @@ from slack_sdk.http_retry import ConnectionErrorRetryHandler, RetryHandler, Retr
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 
+from calls_app import metrics
 from calls_app.blocks import Person
 from calls_app.errors import SlackFailure
 from calls_app.rate_limits import RateLimits
@@ -236,10 +237,14 @@ class SlackGateway:
                 raise SlackFailure(method, "timeout", user_message_for(method, "timeout"))
             # The client is this gateway's own (for_checks_before_ack): no one else sees this.
             self._client.timeout = remaining  # type: ignore[assignment]
+        outcome, started = "unexpected", time.monotonic()
         try:
-            return send(**kwargs).data  # type: ignore[no-any-return]
+            data = send(**kwargs).data
+            outcome = "ok"
+            return data  # type: ignore[no-any-return]
         except SlackApiError as e:
             status = e.response.status_code
+            outcome = metrics.slack_outcome(status)
             if status == 429:
                 retry_after = _retry_after(e.response.headers)
                 if pacing is not None:
@@ -251,10 +256,13 @@ class SlackGateway:
             log.warning("Slack %s failed: %s", method, error)
             raise SlackFailure(method, error, user_message_for(method, error)) from None
         except (SlackClientError, OSError) as e:
+            outcome = metrics.unanswered_outcome(e)
             log.warning("Slack %s unreachable: %s", method, type(e).__name__)
             raise SlackFailure(
                 method, "unreachable", user_message_for(method, "unreachable")
             ) from e
+        finally:
+            metrics.slack_request_done(method, outcome, time.monotonic() - started)
 
     # -- Calls API -----------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    delete,
     func,
     insert,
     or_,
@@ -43,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import configure_mappers
 
+from calls_app import metrics
 from calls_app.db import UtcDateTime, autocommitting, writing
 from calls_app.models import Call, CallState, EndReason, HomeTab, Invitation, Participant
 
@@ -361,7 +363,9 @@ class CallStore:
                 self._MARK_REGISTERED,
                 {"call": call_id, "slack_call": slack_call_id, "lease": lease, "renewed": renewed},
             )
-            return result.rowcount == 1
+            registered = result.rowcount == 1
+        metrics.calls_started.inc(registered)
+        return registered
 
     _MARK_FAILED = (
         update(calls)
@@ -381,8 +385,10 @@ class CallStore:
     def mark_failed(self, call_id: int, *, at: datetime) -> None:
         """Never shown in Slack: the call failed (unless someone ended it meanwhile)."""
         with self._writing() as db:
-            if db.execute(self._MARK_FAILED, {"call": call_id, "at": at}).rowcount:
+            failed = db.execute(self._MARK_FAILED, {"call": call_id, "at": at}).rowcount == 1
+            if failed:
                 db.execute(self._LEAVE_ALL, {"call": call_id, "at": at})
+        metrics.calls_failed_to_start.inc(failed)
 
     _SET_MESSAGE = (
         update(calls)
@@ -497,7 +503,8 @@ class CallStore:
             closed = db.execute(statement, {**where, "at": at, "reason": reason}).all()
             for call_id, ended_at in closed:
                 db.execute(self._CLOSE_PARTICIPANTS, {"call": call_id, "ended": ended_at})
-            return len(closed)
+        metrics.calls_ended.labels(reason.value).inc(len(closed))
+        return len(closed)
 
     _CLAIM_ENDING = (
         update(calls)
@@ -601,7 +608,36 @@ class CallStore:
                 row = db.execute(self._MARK_ENDED, values).one_or_none()
                 if row is not None:
                     db.execute(self._CLOSE_PARTICIPANTS, values)
-        return None if row is None else _call_of(row)
+        if row is None:
+            return None
+        metrics.calls_ended.labels(row.end_reason).inc()
+        return _call_of(row)
+
+    # -- retention, and what /metrics shows --------------------------------------------------
+
+    # Off the index (state, ended_at): the oldest over calls first, a bounded batch.
+    _OLD_CALLS = (
+        select(calls.c.id)
+        .where(_state_is(CallState.ENDED, CallState.FAILED), calls.c.ended_at < _moment("before"))
+        .order_by(calls.c.ended_at)
+        .limit(bindparam("limit"))
+    )
+    # Their participants and invitations go with them (ON DELETE CASCADE).
+    _DELETE_OLD_CALLS = delete(calls).where(calls.c.id.in_(_OLD_CALLS.scalar_subquery()))
+
+    def delete_old_calls(self, *, ended_before: datetime, limit: int) -> int:
+        """Delete up to `limit` calls that are over (ended or failed) and ended before
+        `ended_before`, with their participants and invitations; returns how many."""
+        with self._writing_one() as db:
+            deleted = db.execute(self._DELETE_OLD_CALLS, {"before": ended_before, "limit": limit})
+            return deleted.rowcount
+
+    _LIVE_COUNT = select(func.count()).where(_state_is(CallState.STARTING, *LIVE_STATES))
+
+    def live_call_count(self) -> int:
+        """Calls starting, live or being ended, in every workspace."""
+        with self._reading() as db:
+            return int(db.scalar(self._LIVE_COUNT) or 0)
 
     # -- what the reconciler looks for --------------------------------------------------------
 
@@ -704,7 +740,8 @@ class CallStore:
             if not db.execute(self._ABANDON_START, {"call": call_id, "at": now}).rowcount:
                 return False
             db.execute(self._LEAVE_ALL, {"call": call_id, "at": now})
-            return True
+        metrics.calls_failed_to_start.inc()
+        return True
 
     _MARK_MESSAGE_OUTDATED = (
         update(calls).where(calls.c.id == bindparam("call")).values(message_outdated=True)
@@ -772,9 +809,12 @@ class CallStore:
             if db.scalar(self._LOCK_STATE, this_join) != CallState.ACTIVE:
                 return None
             if db.execute(self._join_once, this_join).first() is not None:
-                return Joined.FIRST_TIME
-            rejoined = db.execute(self._REJOIN, this_join)
-            return Joined.AGAIN if rejoined.rowcount == 1 else Joined.ALREADY_IN
+                joined = Joined.FIRST_TIME
+            else:
+                rejoined = db.execute(self._REJOIN, this_join)
+                joined = Joined.AGAIN if rejoined.rowcount == 1 else Joined.ALREADY_IN
+        metrics.participant_changes.labels("join").inc(joined != Joined.ALREADY_IN)
+        return joined
 
     _MARK_LEFT = (
         update(participants)
@@ -790,7 +830,9 @@ class CallStore:
         """True if the person was in the call and now is not."""
         with self._writing_one() as db:
             result = db.execute(self._MARK_LEFT, {"call": call_id, "user": user_id, "at": at})
-            return result.rowcount == 1
+            left = result.rowcount == 1
+        metrics.participant_changes.labels("leave").inc(left)
+        return left
 
     # -- Slack's list of participants (calls_app/participant_sync.py) -------------------------
 

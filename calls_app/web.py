@@ -1,4 +1,4 @@
-"""The WSGI application: Slack's requests on POST /slack/events, and GET /healthz.
+"""The WSGI application: Slack's requests on POST /slack/events, GET /healthz, GET /metrics.
 
 Bad requests stop here, before Bolt: too large (413), too slow to arrive (408), not signed by
 Slack (401), or not a payload Slack would send (400); so do repeats of a request already
@@ -22,6 +22,7 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
+from calls_app import log_context, metrics
 from calls_app.deliveries import Deliveries
 from calls_app.installations import INSTALL_PATH, REDIRECT_PATH
 from calls_app.read_deadlines import ReadDeadlines
@@ -50,24 +51,27 @@ class SlackWsgiApp:
         database_ok: Callable[[], bool],
         deliveries: Deliveries,
         on_close: Callable[[], None] = lambda: None,
+        metrics_page: Callable[[], bytes] | None = None,
     ) -> None:
         self._bolt = bolt_app
         self._signing_secret = signing_secret.encode()
         self._database_ok = database_ok
         self._deliveries = deliveries
         self._body_deadlines = ReadDeadlines(BODY_DEADLINE_SECONDS)
+        self._metrics_page = metrics_page  # None: /metrics is served elsewhere (METRICS_PORT)
         self.close = on_close  # stops the background work this app started
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        try:
-            return self._route(environ, start_response)
-        except Exception:
-            # Logged here, through our redacting handlers, once: left to the server, the
-            # traceback of a database error reaches its own log as it is.
-            error_id = uuid.uuid4().hex[:8]
-            method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
-            log.exception("error %s: %s %s failed", error_id, method, path)
-            return _plain(start_response, 500, f"internal error {error_id}")
+        with log_context.about():  # what a request's lines concern ends with it
+            try:
+                return self._route(environ, start_response)
+            except Exception:
+                # Logged here, through our redacting handlers, once: left to the server, the
+                # traceback of a database error reaches its own log as it is.
+                error_id = uuid.uuid4().hex[:8]
+                method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+                log.exception("error %s: %s %s failed", error_id, method, path)
+                return _plain(start_response, 500, f"internal error {error_id}")
 
     def _route(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -76,6 +80,13 @@ class SlackWsgiApp:
             if self._database_ok():
                 return _plain(start_response, 200, "ok")
             return _plain(start_response, 503, "database unavailable")
+        if path == metrics.METRICS_PATH and method == "GET" and self._metrics_page:
+            body = self._metrics_page()
+            start_response(
+                "200 OK",
+                [("Content-Type", metrics.CONTENT_TYPE), ("Content-Length", str(len(body)))],
+            )
+            return [body]
         oauth_flow = self._bolt.oauth_flow
         if oauth_flow is not None and method == "GET" and path in (INSTALL_PATH, REDIRECT_PATH):
             request = BoltRequest(
@@ -91,6 +102,7 @@ class SlackWsgiApp:
         return self._slack_request(environ, start_response)
 
     def _slack_request(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        arrived = time.monotonic()
         with self._body_deadlines.watching(environ.get("gunicorn.socket")) as watch:
             try:
                 body = _read_body(environ)
@@ -121,11 +133,15 @@ class SlackWsgiApp:
         if not self._deliveries.first(key):
             # Acknowledged as the first was, so Slack stops retrying; acted on once.
             log.info("ignored a repeated delivery (%s)", key)
+            metrics.webhook_deliveries.labels("slack", "duplicate").inc()
             return _plain(start_response, 200, "")
+        metrics.webhook_deliveries.labels("slack", "accepted").inc()
         response = self._bolt.dispatch(
             BoltRequest(body=text, query=environ.get("QUERY_STRING", ""), headers=headers)
         )
-        return _bolt_response(start_response, response)
+        answer = _bolt_response(start_response, response)
+        metrics.ack_seconds.observe(time.monotonic() - arrived)
+        return answer
 
 
 def _bolt_response(start_response: StartResponse, response: BoltResponse) -> list[bytes]:
@@ -228,6 +244,8 @@ _REASONS = {
 def _refuse(start_response: StartResponse, status: int, reason: str) -> list[bytes]:
     """A request stopped at the door: one log line, no traceback."""
     log.info("refused a request to %s: %d %s", EVENTS_PATH, status, reason)
+    outcome = "bad_signature" if status == 401 else "bad_request"
+    metrics.webhook_deliveries.labels("slack", outcome).inc()
     return _plain(start_response, status, reason)
 
 

@@ -7,10 +7,14 @@ happening minutes after they gave up.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+
+from calls_app import metrics
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +37,13 @@ class WorkQueue:
             if self._taken >= self._capacity:
                 return False
             self._taken += 1
-            return True
+        metrics.work_queue_jobs.inc()
+        return True
 
     def run_reserved(self, job: Job) -> None:
-        self._executor.submit(self._run, job)
+        # The job's log lines name what its request concerned (calls_app/log_context.py).
+        context = contextvars.copy_context()
+        self._executor.submit(context.run, self._run, job, time.monotonic())
 
     def submit(self, job: Job) -> bool:
         """Run `job` soon; False, and nothing queued, when the queue is full."""
@@ -53,9 +60,10 @@ class WorkQueue:
                 log.warning("busy notice dropped: too many pending")
                 return
             self._notices_pending += 1
-        self._notices.submit(self._notify, notice)
+        self._notices.submit(contextvars.copy_context().run, self._notify, notice)
 
-    def _run(self, job: Job) -> None:
+    def _run(self, job: Job, queued_at: float) -> None:
+        metrics.work_queue_wait_seconds.observe(time.monotonic() - queued_at)
         try:
             job()
         except Exception:
@@ -63,6 +71,7 @@ class WorkQueue:
         finally:
             with self._lock:
                 self._taken -= 1
+            metrics.work_queue_jobs.dec()
 
     def _notify(self, notice: Job) -> None:
         try:

@@ -778,6 +778,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        if self.server.fake.latency:  # as far away as the real Slack (benchmarks)
+            time.sleep(self.server.fake.latency)
         self.server.fake._serve(self)
 
     do_GET = do_POST
@@ -802,6 +804,8 @@ class FakeSlack:
     team B's token. One re-entrant lock guards all state; handlers run under it and never block,
     while injected delays and hangs are waited out before taking it.
     """
+
+    latency = 0.0  # seconds every request waits before it is served; the real Slack's ~0.1
 
     def __init__(
         self,

@@ -22,7 +22,16 @@ APP = PROJECT_ROOT / "app.py"
 
 # Settings of the app: none leaks in from the environment the tests run in.
 _APP_PREFIXES = ("SLACK_", "CALLS_")
-_APP_NAMES = {"DATABASE_URL", "PORT", "WEB_CONCURRENCY", "LOG_LEVEL", "GUNICORN_CMD_ARGS"}
+_APP_NAMES = {
+    "DATABASE_URL",
+    "PORT",
+    "WEB_CONCURRENCY",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+    "METRICS_PORT",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "GUNICORN_CMD_ARGS",
+}
 
 
 def free_port() -> int:
