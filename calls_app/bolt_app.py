@@ -75,7 +75,7 @@ def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -
             store=CallStore(engine),
             home_store=HomeStore(engine),
             clock=clock,
-            join_urls=provider_from_settings(settings),
+            meetings=provider_from_settings(settings),
             admins=AdminCache(clock=clock),
             lease=timedelta(seconds=settings.action_lease_seconds),
             outbox=Outbox(

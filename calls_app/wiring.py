@@ -15,7 +15,7 @@ from calls_app.limits import CallLimits
 from calls_app.outbox import Outbox
 from calls_app.participant_sync import ParticipantSync
 from calls_app.permissions import AdminCache
-from calls_app.providers import JoinUrlProvider
+from calls_app.providers import MeetingProvider
 from calls_app.rate_limits import BACKGROUND_SHARE, RateLimits
 from calls_app.service import CallService
 from calls_app.slack_gateway import Pacing, SlackGateway, make_web_client
@@ -30,7 +30,7 @@ class ServiceFactory:
     store: CallStore
     home_store: HomeStore
     clock: Clock
-    join_urls: JoinUrlProvider
+    meetings: MeetingProvider
     admins: AdminCache
     lease: timedelta
     outbox: Outbox
@@ -47,7 +47,7 @@ class ServiceFactory:
             store=self.store,
             slack=slack,
             clock=self.clock,
-            join_urls=self.join_urls,
+            meetings=self.meetings,
             admins=self.admins,
             lease=self.lease,
             homes=self._homes(slack),
