@@ -25,6 +25,9 @@ from calls_app.limits import CallLimits
 from calls_app.listeners import register_listeners
 from calls_app.outbox import Kind, Outbox
 from calls_app.permissions import AdminCache
+from calls_app.presence import PresenceRecorder
+from calls_app.presence_store import PresenceStore
+from calls_app.provider_web import ProviderWebhooks
 from calls_app.providers import provider_from_settings
 from calls_app.rate_limits import RateLimits
 from calls_app.reconciler import PassLock, Reconciler
@@ -145,6 +148,26 @@ def _workspace_named_in(body: dict) -> str | None:
         if isinstance(team, str) and team and not team.startswith("E"):  # E…: an org's id
             return team
     return None
+
+
+def build_provider_webhooks(parts: AppParts) -> ProviderWebhooks | None:
+    """The providers' webhook endpoints, if any provider's presence is set up."""
+    settings = parts.settings
+    zoom_secret = settings.zoom.webhook_secret if settings.zoom else None
+    if settings.jitsi_webhook_token is None and zoom_secret is None:
+        return None
+    recorder = PresenceRecorder(
+        store=PresenceStore(parts.engine),
+        outbox=parts.services.outbox,
+        services=parts.services,
+        clients=parts.clients,
+    )
+    return ProviderWebhooks(
+        recorder=recorder,
+        clock=parts.services.clock,
+        jitsi_token=settings.jitsi_webhook_token,
+        zoom_secret=zoom_secret,
+    )
 
 
 def build_reconciler(parts: AppParts) -> Reconciler:

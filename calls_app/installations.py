@@ -29,6 +29,7 @@ BOT_SCOPES = (
     "commands",
     "groups:read",
     "users:read",
+    "users:read.email",  # provider participants who are Slack members, and Zoom hosts
 )
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"

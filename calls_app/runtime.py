@@ -19,7 +19,13 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from calls_app.bolt_app import AppParts, build_bolt_app, build_parts, build_reconciler
+from calls_app.bolt_app import (
+    AppParts,
+    build_bolt_app,
+    build_parts,
+    build_provider_webhooks,
+    build_reconciler,
+)
 from calls_app.clock import Clock, utc_now
 from calls_app.config import Settings, load_settings
 from calls_app.db import make_engine
@@ -130,6 +136,7 @@ def _wsgi_app(parts: AppParts) -> SlackWsgiApp:
         database_ok=lambda: database_ok(engine),
         on_close=runner.stop,
         deliveries=Deliveries(engine, clock=parts.services.clock),
+        webhooks=build_provider_webhooks(parts),
     )
 
 

@@ -55,6 +55,10 @@ class ServiceFactory:
             limits=self.call_limits,
         )
 
+    def checks(self, client: WebClient, *, team_id: str) -> SlackGateway:
+        """A gateway for one short lookup on a request thread that must answer soon."""
+        return self._gateway(client, team_id, share=None).for_checks_before_ack()
+
     def participant_sync(self, client: WebClient, *, team_id: str) -> ParticipantSync:
         return ParticipantSync(
             store=self.store, slack=self._gateway(client, team_id, share=BACKGROUND_SHARE)

@@ -76,6 +76,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.update": ("chat:write",),
     "chat.delete": ("chat:write",),
     "users.info": ("users:read",),
+    "users.lookupByEmail": ("users:read.email",),
     "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "conversations.members": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "team.info": ("team:read",),
@@ -120,6 +121,7 @@ SLACK_TIERS: dict[str, tuple[RateLimit, ...]] = {
     "chat.update": (TIER_3,),
     "chat.delete": (TIER_3,),
     "users.info": (TIER_3,),
+    "users.lookupByEmail": (TIER_3,),
     "conversations.info": (TIER_3,),
     "conversations.members": (TIER_3,),
     "views.open": (TIER_4,),
@@ -851,6 +853,7 @@ class FakeSlack:
             "auth.test": self._auth_test,
             "team.info": self._team_info,
             "users.info": self._users_info,
+            "users.lookupByEmail": self._users_lookup_by_email,
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
             "calls.add": self._calls_add,
@@ -976,6 +979,7 @@ class FakeSlack:
         is_bot: bool = False,
         home_team_id: str | None = None,
         enterprise_user: dict | None = None,
+        email: str | None = None,
     ) -> None:
         """A user of ``team_id`` (default: the fake's own team).
 
@@ -997,6 +1001,8 @@ class FakeSlack:
             )
             if enterprise_user is not None:
                 team.users[user_id]["enterprise_user"] = {"id": user_id, **enterprise_user}
+            if email is not None:
+                team.users[user_id]["profile"]["email"] = email
 
     def add_channel(
         self,
@@ -1678,6 +1684,13 @@ class FakeSlack:
         if user is None:
             raise SlackError("user_not_found")
         return {"user": user}
+
+    def _users_lookup_by_email(self, team: _Team, args: dict) -> dict:
+        wanted = str(args["email"]).strip().lower()
+        for user in team.users.values():
+            if str(user["profile"].get("email", "")).lower() == wanted:
+                return {"user": user}
+        raise SlackError("users_not_found")
 
     def _conversations_info(self, team: _Team, args: dict) -> dict:
         channel = self._resolve_channel(team, args["channel"], posting=False)

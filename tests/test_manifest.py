@@ -66,6 +66,8 @@ def test_manifest_scopes_are_exactly_those_the_code_uses():
         "chat_delete": "chat:write",
         "chat_update": "chat:write",
         "users_info": "users:read",
+        # A provider's participant with a Slack member's email is shown as that member.
+        "users_lookupByEmail": "users:read.email",
         # Home's start modal checks the app is in the picked channel, public or private…
         "conversations_info": {"channels:read", "groups:read"},
         # …and that the person is: the same scopes, nothing more.

@@ -142,4 +142,3 @@ def provider_from_settings(settings: Settings) -> MeetingProvider:
         assert settings.zoom is not None  # checked by load_settings
         return ZoomProvider(settings.zoom)
     return JitsiMeetProvider(settings.jitsi_base_url)
-
