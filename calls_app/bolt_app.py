@@ -93,6 +93,7 @@ def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -
                 per_channel=settings.max_live_per_channel,
                 per_person=settings.max_live_per_person,
             ),
+            presence=PresenceStore(engine),
         ),
         installs=installs,
         clients=WorkspaceClients(
@@ -130,6 +131,7 @@ def build_bolt_app(parts: AppParts) -> App:
         context["workspace_id"] = workspace
         calls = services.call_service(context.client, team_id=workspace or "")
         context["calls"], context["home"], context["work"] = calls, calls.homes, parts.work
+        context["unfurls"] = services.unfurls(context.client, team_id=workspace or "")
         next()
 
     register_listeners(
@@ -157,7 +159,7 @@ def build_provider_webhooks(parts: AppParts) -> ProviderWebhooks | None:
     if settings.jitsi_webhook_token is None and zoom_secret is None:
         return None
     recorder = PresenceRecorder(
-        store=PresenceStore(parts.engine),
+        store=parts.services.presence,
         outbox=parts.services.outbox,
         services=parts.services,
         clients=parts.clients,

@@ -28,6 +28,8 @@ BOT_SCOPES = (
     "chat:write",
     "commands",
     "groups:read",
+    "links:read",  # link_shared: a meeting link was pasted
+    "links:write",  # chat.unfurl: show it as the live call
     "users:read",
     "users:read.email",  # provider participants who are Slack members, and Zoom hosts
 )

@@ -46,10 +46,17 @@ class PresenceStore:
         .limit(1)
     )
 
-    def live_call_for_meeting(self, meeting_id: str) -> Call | None:
-        """The active call of this meeting (the newest, if a meeting was reused)."""
+    _LIVE_CALL_OF_TEAM = _LIVE_CALL.where(calls.c.team_id == bindparam("team"))
+
+    def live_call_for_meeting(self, meeting_id: str, *, team_id: str | None = None) -> Call | None:
+        """The active call of this meeting (the newest, if a meeting was reused); with
+        `team_id`, that workspace's."""
         with self._reading() as db:
-            row = db.execute(self._LIVE_CALL, {"meeting": meeting_id}).first()
+            if team_id is None:
+                row = db.execute(self._LIVE_CALL, {"meeting": meeting_id}).first()
+            else:
+                query, values = self._LIVE_CALL_OF_TEAM, {"meeting": meeting_id, "team": team_id}
+                row = db.execute(query, values).first()
         return None if row is None else _call_of(row)
 
     # Held until the change commits: an end can't begin in between, and two deliveries for

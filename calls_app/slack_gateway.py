@@ -397,6 +397,23 @@ class SlackGateway:
             org_admin=bool(grid.get("is_admin") or grid.get("is_owner")),
         )
 
+    def unfurl(
+        self,
+        *,
+        unfurls: dict[str, dict],
+        channel: str | None = None,
+        ts: str | None = None,
+        unfurl_id: str | None = None,
+        source: str | None = None,
+    ) -> None:
+        """Show links as we say: where posted (`channel`, `ts`) or still being typed
+        (`unfurl_id`, `source`)."""
+        where = {"channel": channel, "ts": ts} if unfurl_id is None else {
+            "unfurl_id": unfurl_id,
+            "source": source,
+        }
+        self._send("chat.unfurl", self._client.chat_unfurl, unfurls=unfurls, **where)
+
     def user_email(self, user_id: str) -> str | None:
         """The person's email, where Slack shows it to the app (scope users:read.email)."""
         user = self._send("users.info", self._client.users_info, user=user_id)["user"]

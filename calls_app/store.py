@@ -239,9 +239,15 @@ class CallStore:
     _INSERT_INVITATION = insert(invitations)
 
     def create_starting(
-        self, new: NewCall, *, lease_until: datetime, invitees: Sequence[str] = ()
+        self,
+        new: NewCall,
+        *,
+        lease_until: datetime,
+        invitees: Sequence[str] = (),
+        starter_in_call: bool = True,
     ) -> Call:
-        """Write the call before Slack hears of it, so a crash leaves a trace, not a ghost."""
+        """Write the call before Slack hears of it, so a crash leaves a trace, not a ghost.
+        A call registered for a pasted meeting link has nobody in it yet (`starter_in_call`)."""
         values = {
             "team_id": new.team_id,
             "enterprise_id": new.enterprise_id,
@@ -257,9 +263,11 @@ class CallStore:
             "message_outdated": False,
         }
         # The starter is in the call from the start; only live calls are shown to anyone.
-        together = self._postgresql
+        together = self._postgresql and starter_in_call
         with self._writing_one() if together and not invitees else self._writing() as db:
-            if together:
+            if not starter_in_call:
+                call_id = db.execute(self._INSERT_CALL, values).scalar_one()
+            elif together:
                 call_id = db.execute(
                     _insert_call_and_starter(tuple(values)), _as_new(values)
                 ).scalar_one()
@@ -353,7 +361,7 @@ class CallStore:
     )
 
     def mark_registered(
-        self, call_id: int, *, slack_call_id: str, lease: datetime, renewed: datetime
+        self, call_id: int, *, slack_call_id: str, lease: datetime, renewed: datetime | None
     ) -> bool:
         """calls.add succeeded: the call is live, and its starter's lease is renewed for
         posting the message. False if the starter no longer held the lease (it was too slow,

@@ -15,11 +15,13 @@ from calls_app.limits import CallLimits
 from calls_app.outbox import Outbox
 from calls_app.participant_sync import ParticipantSync
 from calls_app.permissions import AdminCache
+from calls_app.presence_store import PresenceStore
 from calls_app.providers import MeetingProvider
 from calls_app.rate_limits import BACKGROUND_SHARE, RateLimits
 from calls_app.service import CallService
 from calls_app.slack_gateway import Pacing, SlackGateway, make_web_client
 from calls_app.store import CallStore, HomeStore
+from calls_app.unfurls import LinkUnfurls
 
 
 @dataclass
@@ -36,6 +38,17 @@ class ServiceFactory:
     outbox: Outbox
     rate_limits: RateLimits
     call_limits: CallLimits
+    presence: PresenceStore
+
+    def unfurls(self, client: WebClient, *, team_id: str) -> LinkUnfurls:
+        return LinkUnfurls(
+            store=self.store,
+            presence=self.presence,
+            slack=self._gateway(client, team_id, share=None),
+            meetings=self.meetings,
+            clock=self.clock,
+            lease=self.lease,
+        )
 
     def call_service(
         self, client: WebClient, *, team_id: str, share: float | None = None

@@ -75,6 +75,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.postEphemeral": ("chat:write",),
     "chat.update": ("chat:write",),
     "chat.delete": ("chat:write",),
+    "chat.unfurl": ("links:write",),
     "users.info": ("users:read",),
     "users.lookupByEmail": ("users:read.email",),
     "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
@@ -823,6 +824,7 @@ class FakeSlack:
         self.rejected_responses: list[dict] = []
         self.calls: dict[str, FakeCall] = {}
         self.messages: list[FakeMessage] = []
+        self.unfurls: list[dict] = []  # chat.unfurl requests accepted
         self.ephemerals: list[dict] = []
         self.views: list[dict] = []
         self.home_views: dict[str, dict] = {}
@@ -866,6 +868,7 @@ class FakeSlack:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
             "chat.delete": self._chat_delete,
+            "chat.unfurl": self._chat_unfurl,
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
@@ -1684,6 +1687,27 @@ class FakeSlack:
         if user is None:
             raise SlackError("user_not_found")
         return {"user": user}
+
+    def _chat_unfurl(self, team: _Team, args: dict) -> dict:
+        """Records the unfurl; a ``call`` block must name a call of this workspace."""
+        by_message = not _missing(args.get("channel")) and not _missing(args.get("ts"))
+        by_composer = not _missing(args.get("unfurl_id")) and not _missing(args.get("source"))
+        if by_message == by_composer:
+            raise SlackError(
+                "invalid_arguments",
+                messages=["give channel and ts, or unfurl_id and source, not both or neither"],
+            )
+        unfurls = args.get("unfurls")
+        if not isinstance(unfurls, dict) or not unfurls:
+            raise SlackError("invalid_unfurls_format")
+        for unfurl in unfurls.values():
+            for block in (unfurl or {}).get("blocks", []):
+                if block.get("type") == "call" and not self._calls_checker(team)(
+                    str(block.get("call_id"))
+                ):
+                    raise SlackError("invalid_unfurls_format", messages=["no such call"])
+        self.unfurls.append({**args, "team_id": team.id})
+        return {}
 
     def _users_lookup_by_email(self, team: _Team, args: dict) -> dict:
         wanted = str(args["email"]).strip().lower()
