@@ -6,11 +6,11 @@
 
 `python app.py` is started as a user starts it, against the fake Slack Web API
 (local_slack/web_api.py) enforcing Slack's per-minute tiers per workspace and method, answering
-429 with Retry-After. A call is started; a share of the crowd opens Home; then the crowd presses Join on
-the call message from many clients at once, and halfway through someone starts a call in
-another channel. With --kill the app is killed (SIGKILL, the whole process group) once half the
-presses were acknowledged and started again on the same database; presses sent while it was
-down are pressed again once it is back, as people would.
+429 with Retry-After. A call is started; a share of the crowd opens Home; then the crowd
+presses Join on the call message from many clients at once, and halfway through someone starts
+a call in another channel. With --kill the app is killed (SIGKILL, the whole process group)
+once half the presses were acknowledged and started again on the same database; presses sent
+while it was down are pressed again once it is back, as people would.
 
 It prints numbers and the targets as met / not met; the exit status is 0 unless the benchmark
 itself broke.

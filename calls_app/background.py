@@ -14,9 +14,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from slack_sdk import WebClient
+
 from calls_app import log_context
 from calls_app.errors import SlackFailure
+from calls_app.models import CallState, EndReason
 from calls_app.outbox import Item, Kind, Outbox
+from calls_app.rate_limits import BACKGROUND_SHARE
 from calls_app.wiring import ServiceFactory, TokenUnreadable, WorkspaceClients
 
 log = logging.getLogger(__name__)
@@ -140,7 +144,17 @@ class OutboxWork:
         if item.kind == Kind.PARTICIPANTS:
             sync = self._services.participant_sync(client, team_id=item.team_id)
             return sync.run(team_id=item.team_id, call_id=item.call_id)
+        if item.kind == Kind.END:
+            return self._end_call(client, item.team_id, item.call_id)
         call = self._services.store.get(team_id=item.team_id, call_id=item.call_id)
         if call is not None:
             homes.fan_out(call)
+        return False
+
+    def _end_call(self, client: WebClient, team_id: str, call_id: int) -> bool:
+        """The provider said the meeting ended: end the call (once, however often it says so)."""
+        service = self._services.call_service(client, team_id=team_id, share=BACKGROUND_SHARE)
+        call = self._services.store.get(team_id=team_id, call_id=call_id)
+        if call is not None and call.state in (CallState.ACTIVE, CallState.ENDING):
+            service.end_automatically(call, EndReason.PROVIDER)
         return False

@@ -196,6 +196,8 @@ def ended_summary(call: Call) -> str:
             return f"Ended automatically after everyone left. {lasted}"
         case EndReason.SLACK:
             return f"Ended in Slack. {lasted}"
+        case EndReason.PROVIDER:
+            return f"Ended when the meeting ended. {lasted}"
     ender = mention(call.ended_by) if call.ended_by else "calls-app"
     return f"Ended by {ender}. {lasted}"
 

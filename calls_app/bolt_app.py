@@ -26,6 +26,9 @@ from calls_app.limits import CallLimits
 from calls_app.listeners import register_listeners
 from calls_app.outbox import Kind, Outbox
 from calls_app.permissions import AdminCache
+from calls_app.presence import PresenceRecorder
+from calls_app.presence_store import PresenceStore
+from calls_app.provider_web import ProviderWebhooks
 from calls_app.providers import provider_from_settings
 from calls_app.rate_limits import RateLimits
 from calls_app.reconciler import PassLock, Reconciler
@@ -77,7 +80,7 @@ def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -
             store=CallStore(engine),
             home_store=HomeStore(engine),
             clock=clock,
-            join_urls=provider_from_settings(settings),
+            meetings=provider_from_settings(settings),
             admins=AdminCache(clock=clock),
             lease=timedelta(seconds=settings.action_lease_seconds),
             outbox=Outbox(
@@ -93,6 +96,7 @@ def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -
                 per_channel=settings.max_live_per_channel,
                 per_person=settings.max_live_per_person,
             ),
+            presence=PresenceStore(engine),
         ),
         installs=installs,
         clients=WorkspaceClients(
@@ -136,6 +140,7 @@ def build_bolt_app(parts: AppParts) -> App:
             channel=context.channel_id,
             slack_request=log_context.slack_request_of(body),
         )
+        context["unfurls"] = services.unfurls(context.client, team_id=workspace or "")
         next()
 
     register_listeners(
@@ -154,6 +159,26 @@ def _workspace_named_in(body: dict) -> str | None:
         if isinstance(team, str) and team and not team.startswith("E"):  # E…: an org's id
             return team
     return None
+
+
+def build_provider_webhooks(parts: AppParts) -> ProviderWebhooks | None:
+    """The providers' webhook endpoints, if any provider's presence is set up."""
+    settings = parts.settings
+    zoom_secret = settings.zoom.webhook_secret if settings.zoom else None
+    if settings.jitsi_webhook_token is None and zoom_secret is None:
+        return None
+    recorder = PresenceRecorder(
+        store=parts.services.presence,
+        outbox=parts.services.outbox,
+        services=parts.services,
+        clients=parts.clients,
+    )
+    return ProviderWebhooks(
+        recorder=recorder,
+        clock=parts.services.clock,
+        jitsi_token=settings.jitsi_webhook_token,
+        zoom_secret=zoom_secret,
+    )
 
 
 def build_reconciler(parts: AppParts) -> Reconciler:

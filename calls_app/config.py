@@ -18,6 +18,9 @@ from sqlalchemy.exc import ArgumentError
 DEFAULT_DATABASE_URL = "sqlite:///calls.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_JITSI_BASE_URL = "https://meet.jit.si/"
+DEFAULT_ZOOM_API_URL = "https://api.zoom.us/v2/"
+DEFAULT_ZOOM_OAUTH_URL = "https://zoom.us/oauth/token"
+PROVIDERS = ("jitsi", "template", "zoom")
 SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 
 
@@ -37,6 +40,19 @@ class OAuthConfig:
     client_secret: str
     # Fernet keys for tokens at rest, newest first (encrypts; any decrypts); none: stored plain
     encryption_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ZoomConfig:
+    """A Zoom Server-to-Server OAuth app: it makes the meetings and sends their webhooks."""
+
+    account_id: str
+    client_id: str
+    client_secret: str
+    webhook_secret: str | None  # ZOOM_WEBHOOK_SECRET_TOKEN: no presence without it
+    default_host: str | None  # the Zoom user hosting meetings of people Zoom doesn't know
+    api_url: str
+    oauth_url: str
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,8 @@ class Settings:
     metrics_bind: tuple[str, int] | None  # METRICS_PORT: /metrics there, not on the app's port
     log_format: str  # "text" or "json"
     history_days: int  # ended calls older than this are deleted by the reconciler
+    jitsi_webhook_token: str | None = None  # self-hosted Jitsi's event_sync bearer token
+    zoom: ZoomConfig | None = None
 
     @property
     def secrets(self) -> list[str]:
@@ -72,6 +90,9 @@ class Settings:
         values = [self.signing_secret, self.bot_token, self.app_token]
         if self.oauth:
             values += [self.oauth.client_secret, *self.oauth.encryption_keys]
+        values.append(self.jitsi_webhook_token)
+        if self.zoom:
+            values += [self.zoom.client_secret, self.zoom.webhook_secret]
         return [v for v in values if v]
 
     def __repr__(self) -> str:  # never print secrets, even by accident
@@ -105,8 +126,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting; raise ConfigError on the first bad one."""
     env = os.environ if env is None else env
     provider = env.get("CALLS_JOIN_URL_PROVIDER", "jitsi").strip().lower()
-    if provider not in ("jitsi", "template"):
-        raise ConfigError("CALLS_JOIN_URL_PROVIDER", "must be 'jitsi' or 'template'")
+    if provider not in PROVIDERS:
+        raise ConfigError("CALLS_JOIN_URL_PROVIDER", "must be 'jitsi', 'template' or 'zoom'")
     template = env.get("CALLS_JOIN_URL_TEMPLATE", "").strip() or None
     if provider == "template":
         if template is None:
@@ -153,7 +174,29 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_bind=metrics_bind,
         log_format=_log_format(env),
         history_days=_int(env, "CALLS_HISTORY_DAYS", 365, 1, 36500),
+        jitsi_webhook_token=env.get("JITSI_WEBHOOK_TOKEN", "").strip() or None,
+        zoom=_zoom(env) if provider == "zoom" else None,
     )
+
+
+def _zoom(env: Mapping[str, str]) -> ZoomConfig:
+    return ZoomConfig(
+        account_id=_required(env, "ZOOM_ACCOUNT_ID"),
+        client_id=_required(env, "ZOOM_CLIENT_ID"),
+        client_secret=_required(env, "ZOOM_CLIENT_SECRET"),
+        webhook_secret=env.get("ZOOM_WEBHOOK_SECRET_TOKEN", "").strip() or None,
+        default_host=env.get("ZOOM_DEFAULT_HOST", "").strip() or None,
+        api_url=_http_url("ZOOM_API_URL", env, DEFAULT_ZOOM_API_URL, slash=True),
+        oauth_url=_http_url("ZOOM_OAUTH_URL", env, DEFAULT_ZOOM_OAUTH_URL, slash=False),
+    )
+
+
+def _http_url(name: str, env: Mapping[str, str], default: str, *, slash: bool) -> str:
+    raw = env.get(name, "").strip() or default
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(name, f"must be an http(s) URL such as {default}")
+    return raw.rstrip("/") + "/" if slash else raw
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

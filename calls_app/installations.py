@@ -28,7 +28,10 @@ BOT_SCOPES = (
     "chat:write",
     "commands",
     "groups:read",
+    "links:read",  # link_shared: a meeting link was pasted
+    "links:write",  # chat.unfurl: show it as the live call
     "users:read",
+    "users:read.email",  # provider participants who are Slack members, and Zoom hosts
 )
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"

@@ -39,6 +39,7 @@ class EndReason(StrEnum):
     EMPTY = "empty"  # everyone left and the grace period passed
     SLACK = "slack"  # Slack already had it ended (found by the reconciler)
     UNINSTALLED = "uninstalled"  # the workspace removed the app
+    PROVIDER = "provider"  # the video provider said the meeting ended
 
 
 def _stored_as_text(values: type[StrEnum]) -> Enum:
@@ -62,6 +63,8 @@ class Call(Base):
         ),
         # Calls over long enough to delete (CALLS_HISTORY_DAYS), and the live ones /metrics counts.
         Index("ix_calls_state_ended_at", "state", "ended_at"),
+        # A provider's webhook names its meeting: find the call it belongs to.
+        Index("ix_calls_meeting_id_state", "meeting_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,6 +75,8 @@ class Call(Base):
     external_unique_id: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     join_url: Mapped[str] = mapped_column(Text)
+    # The provider's name for the meeting ("zoom:8501234567", "jitsi:calls-…"), for presence.
+    meeting_id: Mapped[str | None] = mapped_column(String(255))
     created_by: Mapped[str] = mapped_column(String(32))
     state: Mapped[CallState] = mapped_column(_stored_as_text(CallState))
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -115,6 +120,10 @@ class Participant(Base):
     slack_user_id: Mapped[str | None] = mapped_column(String(32))
     external_id: Mapped[str | None] = mapped_column(String(255))
     display_name: Mapped[str | None] = mapped_column(String(255))
+    avatar_url: Mapped[str | None] = mapped_column(Text)
+    # Where in the meeting the provider last saw them ("" main room, else a breakout room):
+    # a leave from a room they already moved out of is not a leave from the call.
+    meeting_part: Mapped[str | None] = mapped_column(String(255))
     joined_at: Mapped[datetime] = mapped_column(UtcDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The call's end, copied here when it ends, so Home can list recent calls by index alone.

@@ -35,6 +35,7 @@ class Kind(StrEnum):
     PARTICIPANTS = "participants"  # calls.participants.add / .remove for one call
     HOMES_OF_CALL = "homes_of_call"  # a HOME item for everyone whose Home shows one call
     HOME = "home"  # views.publish of one person's Home
+    END = "end"  # the provider's meeting ended: calls.end, the message, Homes
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,9 @@ class Outbox:
             ]
         )
 
+    def add_meeting_ended(self, *, team_id: str, enterprise_id: str | None, call_id: int) -> None:
+        self._upsert([_row(Kind.END, f"end:{call_id}", team_id, enterprise_id) | {"call": call_id}])
+
     def add_home_changes(
         self, *, team_id: str, enterprise_id: str | None, user_ids: Iterable[str]
     ) -> None:
@@ -177,7 +181,7 @@ class Outbox:
     def finish(self, item: Item) -> None:
         """Slack now shows the thing as it was when claimed; a change since runs it again,
         once its kind's interval has passed."""
-        due = self._now() + self._min_interval[item.kind]
+        due = self._now() + self._min_interval.get(item.kind, timedelta(0))
         with self._writing_one() as db:
             db.execute(self._DONE, {"item": item.id, "seen": item.generation, "due": due})
         self.wake.set()

@@ -2,7 +2,8 @@
 
 A Join or Leave is recorded at once and acknowledged; Slack hears of it here, from the outbox,
 with everyone who joined (or left) since the last sync in one `calls.participants.add` (or
-`.remove`). Each participant row says whether Slack lists that person (`in_slack`).
+`.remove`). Each participant row says whether Slack lists that person (`in_slack`): a Slack
+user, or someone the video provider reported who isn't one (an external participant).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import logging
 
 from calls_app.errors import SlackFailure
 from calls_app.models import CallState
-from calls_app.slack_gateway import SlackGateway
-from calls_app.store import CallStore
+from calls_app.slack_gateway import CallUser, SlackGateway
+from calls_app.store import CallStore, Listed
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,10 @@ class ParticipantSync:
         joined, left = joined[:BATCH], left[: BATCH - min(len(joined), BATCH)]
         try:
             if joined:
-                self._slack.add_participants(call.slack_call_id, joined)
+                self._slack.add_participants(call.slack_call_id, [_user(p) for p in joined])
                 self._store.set_in_slack(call.id, joined, listed=True)
             if left:
-                self._slack.remove_participants(call.slack_call_id, left)
+                self._slack.remove_participants(call.slack_call_id, [_user(p) for p in left])
                 self._store.set_in_slack(call.id, left, listed=False)
         except SlackFailure as failure:
             if failure.error == "inactive_call":
@@ -49,10 +50,24 @@ class ParticipantSync:
             # record): learn its list, then try again with what is really missing.
             info = self._slack.call_info(call.slack_call_id)
             listed = {person.slack_id for person in info.users if person.slack_id}
-            self._store.match_slack(call.id, sorted(listed))
-            if joined and not listed.intersection(joined):
+            self._store.match_slack(call.id, sorted(listed), info.external_ids)
+            listed |= set(info.external_ids)
+            if joined and not listed.intersection(_key(p) for p in joined):
                 # Not a list out of step: Slack won't take these people. Stop asking.
                 log.warning("call %s: Slack refused to list %d people", call.id, len(joined))
                 self._store.set_in_slack(call.id, joined, listed=True)
             return True
         return more
+
+
+def _key(person: Listed) -> str | None:
+    return person.slack_user_id or person.external_id
+
+
+def _user(person: Listed) -> CallUser:
+    return CallUser(
+        slack_id=person.slack_user_id,
+        external_id=person.external_id,
+        display_name=person.display_name,
+        avatar_url=person.avatar_url,
+    )

@@ -256,7 +256,7 @@ def _repair_drift(service: CallService, call: Call) -> bool:
     if info is None or info.ended:
         return service.record_ended_in_slack(call) is not None
     out_of_step = service.sync_participants(
-        call, [person.slack_id for person in info.users if person.slack_id]
+        call, [person.slack_id for person in info.users if person.slack_id], info.external_ids
     )
     retitled = service.sync_title(call, info.title)
     return out_of_step or retitled

@@ -20,7 +20,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from calls_app import metrics
-from calls_app.bolt_app import AppParts, build_bolt_app, build_parts, build_reconciler
+from calls_app.bolt_app import (
+    AppParts,
+    build_bolt_app,
+    build_parts,
+    build_provider_webhooks,
+    build_reconciler,
+)
 from calls_app.clock import Clock, utc_now
 from calls_app.config import Settings, load_settings
 from calls_app.db import make_engine
@@ -135,6 +141,7 @@ def _wsgi_app(parts: AppParts) -> SlackWsgiApp:
         deliveries=Deliveries(engine, clock=parts.services.clock),
         # With METRICS_PORT, /metrics is served there alone.
         metrics_page=None if parts.settings.metrics_bind else metrics_page(parts),
+        webhooks=build_provider_webhooks(parts),
     )
 
 

@@ -36,8 +36,8 @@ from calls_app.limits import CallLimits
 from calls_app.models import Call, CallState, EndReason
 from calls_app.outbox import Outbox
 from calls_app.permissions import AdminCache, may_host
-from calls_app.providers import JoinUrlProvider
-from calls_app.slack_gateway import SlackCallInfo, SlackGateway
+from calls_app.providers import Meeting, MeetingProvider
+from calls_app.slack_gateway import CallUser, SlackCallInfo, SlackGateway
 from calls_app.store import CallStore, Joined, NewCall, whole_seconds
 from calls_app.text import truncate
 
@@ -95,7 +95,7 @@ class CallService:
         store: CallStore,
         slack: SlackGateway,
         clock: Clock,
-        join_urls: JoinUrlProvider,
+        meetings: MeetingProvider,
         admins: AdminCache,
         lease: timedelta,
         homes: HomeService,
@@ -108,7 +108,7 @@ class CallService:
         self._store = store
         self._slack = slack
         self._clock = clock
-        self._join_urls = join_urls
+        self._meetings = meetings
         self._admins = admins
         self._lease = lease
 
@@ -162,15 +162,17 @@ class CallService:
         _check_invitee_count(invitees)
         started_at = self._clock()
         lease = started_at + self._lease
+        meeting = self._new_meeting(actor, join_url)
         call = self._store.create_starting(
             NewCall(
                 team_id=actor.team_id,
                 enterprise_id=actor.enterprise_id,
                 channel_id=channel_id,
                 title=truncate(title, MAX_TITLE_LENGTH),
-                join_url=join_url or self._join_urls.new_join_url(),
+                join_url=meeting.join_url,
                 created_by=actor.user_id,
                 started_at=started_at,
+                meeting_id=meeting.meeting_id,
             ),
             lease_until=lease,
             invitees=invitees,
@@ -184,6 +186,8 @@ class CallService:
                 created_by=actor.user_id,
                 date_start=int(started_at.timestamp()),
                 users=[actor.user_id],
+                desktop_app_join_url=meeting.desktop_app_join_url,
+                external_display_id=meeting.external_display_id,
             )
         except SlackFailure:
             self._store.mark_failed(call.id, at=self._clock())
@@ -204,6 +208,12 @@ class CallService:
         invited, not_invited = self._invite(call) if invitees else ([], [])
         self.homes.refresh(call)
         return StartedCall(call=call, invited=invited, not_invited=not_invited)
+
+    def _new_meeting(self, actor: Actor, join_url: str | None) -> Meeting:
+        """The provider's new meeting, or the one whose link the person gave."""
+        if join_url is not None:
+            return Meeting(join_url=join_url, meeting_id=self._meetings.meeting_id_of(join_url))
+        return self._meetings.new_meeting(host_email=lambda: self._slack.user_email(actor.user_id))
 
     def _post_call_message(self, call: Call) -> None:
         """Show the registered call in its channel, or withdraw it if that can't be done."""
@@ -403,14 +413,18 @@ class CallService:
         self._slack.rename_call(current.slack_call_id, current.title)
         return True
 
-    def sync_participants(self, call: Call, in_slack: Sequence[str]) -> bool:
+    def sync_participants(
+        self, call: Call, in_slack: Sequence[str], external_ids: Sequence[str] = ()
+    ) -> bool:
         """Slack's list of who is in the call, read by the reconciler, replaces what we thought
         it lists; the outbox then brings it in step. True if it was out of step."""
         assert call.slack_call_id is not None
         strangers = set(in_slack) - self._store.known_user_ids(call.id)
         if strangers:  # nobody we know of: no row to bring in step, so remove them here
-            self._slack.remove_participants(call.slack_call_id, sorted(strangers))
-        self._store.match_slack(call.id, in_slack)
+            self._slack.remove_participants(
+                call.slack_call_id, [CallUser(slack_id=user) for user in sorted(strangers)]
+            )
+        self._store.match_slack(call.id, in_slack, external_ids)
         joined, left = self._store.out_of_step(call.id, limit=1)
         if joined or left:  # Slack was wrong, not us: nobody's Home changes
             self._outbox.add_participants_change(

@@ -174,6 +174,27 @@ class SlackCallInfo:
     date_start: datetime | None
     users: list[Person]
     ended: bool
+    external_ids: tuple[str, ...] = ()  # the listed people who aren't Slack users
+
+
+@dataclass(frozen=True)
+class CallUser:
+    """Someone Slack's call lists: a Slack user, or someone else we name (`external_id`)."""
+
+    slack_id: str | None = None
+    external_id: str | None = None
+    display_name: str | None = None
+    avatar_url: str | None = None
+
+    def as_slack(self) -> dict[str, str]:
+        if self.slack_id is not None:
+            return {"slack_id": self.slack_id}
+        assert self.external_id is not None
+        # display_name on removes too: a remove naming only external_id can do nothing.
+        user = {"external_id": self.external_id, "display_name": self.display_name or "Guest"}
+        if self.avatar_url:
+            user["avatar_url"] = self.avatar_url
+        return user
 
 
 @dataclass(frozen=True)
@@ -275,8 +296,13 @@ class SlackGateway:
         created_by: str,
         date_start: int,
         users: Sequence[str],
+        desktop_app_join_url: str | None = None,
+        external_display_id: str | None = None,
     ) -> str:
         """Register the call; returns Slack's call id."""
+        extra = {"desktop_app_join_url": desktop_app_join_url} if desktop_app_join_url else {}
+        if external_display_id:
+            extra["external_display_id"] = external_display_id
         data = self._send(
             "calls.add",
             self._client.calls_add,
@@ -286,6 +312,7 @@ class SlackGateway:
             created_by=created_by,
             date_start=date_start,
             users=[{"slack_id": user} for user in users],
+            **extra,
         )
         return str(data["call"]["id"])
 
@@ -311,24 +338,27 @@ class SlackGateway:
                 Person(slack_id=u.get("slack_id"), name=u.get("display_name"))
                 for u in call.get("users", [])
             ],
+            external_ids=tuple(
+                str(u["external_id"]) for u in call.get("users", []) if u.get("external_id")
+            ),
         )
 
-    def add_participants(self, slack_call_id: str, user_ids: Sequence[str]) -> None:
+    def add_participants(self, slack_call_id: str, users: Sequence[CallUser]) -> None:
         """Register these people, all or none: `bad_users` if Slack has one of them already."""
         self._send(
             "calls.participants.add",
             self._client.calls_participants_add,
             id=slack_call_id,
-            users=[{"slack_id": user} for user in user_ids],
+            users=[user.as_slack() for user in users],
         )
 
-    def remove_participants(self, slack_call_id: str, user_ids: Sequence[str]) -> None:
+    def remove_participants(self, slack_call_id: str, users: Sequence[CallUser]) -> None:
         """Unregister these people, all or none: `bad_users` if Slack lacks one of them."""
         self._send(
             "calls.participants.remove",
             self._client.calls_participants_remove,
             id=slack_call_id,
-            users=[{"slack_id": user} for user in user_ids],
+            users=[user.as_slack() for user in users],
         )
 
     def rename_call(self, slack_call_id: str, title: str) -> None:
@@ -374,6 +404,42 @@ class SlackGateway:
             enterprise_teams=tuple(grid.get("teams") or ()),
             org_admin=bool(grid.get("is_admin") or grid.get("is_owner")),
         )
+
+    def unfurl(
+        self,
+        *,
+        unfurls: dict[str, dict],
+        channel: str | None = None,
+        ts: str | None = None,
+        unfurl_id: str | None = None,
+        source: str | None = None,
+    ) -> None:
+        """Show links as we say: where posted (`channel`, `ts`) or still being typed
+        (`unfurl_id`, `source`)."""
+        where = {"channel": channel, "ts": ts} if unfurl_id is None else {
+            "unfurl_id": unfurl_id,
+            "source": source,
+        }
+        self._send("chat.unfurl", self._client.chat_unfurl, unfurls=unfurls, **where)
+
+    def user_email(self, user_id: str) -> str | None:
+        """The person's email, where Slack shows it to the app (scope users:read.email)."""
+        user = self._send("users.info", self._client.users_info, user=user_id)["user"]
+        email = (user.get("profile") or {}).get("email")
+        return str(email) if email else None
+
+    def user_by_email(self, email: str) -> str | None:
+        """The Slack user with this email in the workspace; None if there is none."""
+        try:
+            data = self._send(
+                "users.lookupByEmail", self._client.users_lookupByEmail, email=email
+            )
+        except SlackFailure as failure:
+            if failure.error == "users_not_found":
+                return None
+            raise
+        user = data.get("user") or {}
+        return None if user.get("deleted") or user.get("is_bot") else user.get("id")
 
     def channel_membership(self, channel_id: str) -> tuple[str, bool]:
         """The channel's name and whether the app is in it; one it can't see, it isn't in."""

@@ -134,6 +134,7 @@ class NewCall:
     join_url: str
     created_by: str
     started_at: datetime
+    meeting_id: str | None = None
 
 
 class CallStore:
@@ -240,9 +241,15 @@ class CallStore:
     _INSERT_INVITATION = insert(invitations)
 
     def create_starting(
-        self, new: NewCall, *, lease_until: datetime, invitees: Sequence[str] = ()
+        self,
+        new: NewCall,
+        *,
+        lease_until: datetime,
+        invitees: Sequence[str] = (),
+        starter_in_call: bool = True,
     ) -> Call:
-        """Write the call before Slack hears of it, so a crash leaves a trace, not a ghost."""
+        """Write the call before Slack hears of it, so a crash leaves a trace, not a ghost.
+        A call registered for a pasted meeting link has nobody in it yet (`starter_in_call`)."""
         values = {
             "team_id": new.team_id,
             "enterprise_id": new.enterprise_id,
@@ -253,13 +260,16 @@ class CallStore:
             "created_by": new.created_by,
             "state": CallState.STARTING,
             "started_at": new.started_at,
+            "meeting_id": new.meeting_id,
             "lease_expires_at": lease_until,
             "message_outdated": False,
         }
         # The starter is in the call from the start; only live calls are shown to anyone.
-        together = self._postgresql
+        together = self._postgresql and starter_in_call
         with self._writing_one() if together and not invitees else self._writing() as db:
-            if together:
+            if not starter_in_call:
+                call_id = db.execute(self._INSERT_CALL, values).scalar_one()
+            elif together:
                 call_id = db.execute(
                     _insert_call_and_starter(tuple(values)), _as_new(values)
                 ).scalar_one()
@@ -353,7 +363,7 @@ class CallStore:
     )
 
     def mark_registered(
-        self, call_id: int, *, slack_call_id: str, lease: datetime, renewed: datetime
+        self, call_id: int, *, slack_call_id: str, lease: datetime, renewed: datetime | None
     ) -> bool:
         """calls.add succeeded: the call is live, and its starter's lease is renewed for
         posting the message. False if the starter no longer held the lease (it was too slow,
@@ -837,53 +847,88 @@ class CallStore:
     # -- Slack's list of participants (calls_app/participant_sync.py) -------------------------
 
     _OUT_OF_STEP = (
-        select(participants.c.slack_user_id, participants.c.left_at.is_(None).label("present"))
+        select(
+            participants.c.slack_user_id,
+            participants.c.external_id,
+            participants.c.display_name,
+            participants.c.avatar_url,
+            participants.c.left_at.is_(None).label("present"),
+        )
         .where(
             participants.c.call_id == bindparam("call"),
-            participants.c.slack_user_id.is_not(None),
             participants.c.in_slack != participants.c.left_at.is_(None),
         )
         .order_by(participants.c.id)
         .limit(bindparam("limit"))
     )
 
-    def out_of_step(self, call_id: int, *, limit: int) -> tuple[list[str], list[str]]:
+    def out_of_step(self, call_id: int, *, limit: int) -> tuple[list[Listed], list[Listed]]:
         """(people in the call Slack doesn't list, people Slack lists who left), `limit` at most."""
         with self._reading() as db:
             rows = db.execute(self._OUT_OF_STEP, {"call": call_id, "limit": limit}).all()
-        return [r.slack_user_id for r in rows if r.present], [
-            r.slack_user_id for r in rows if not r.present
+        people = [
+            (Listed(r.slack_user_id, r.external_id, r.display_name, r.avatar_url), r.present)
+            for r in rows
         ]
+        return [p for p, present in people if present], [p for p, present in people if not present]
 
     _SET_IN_SLACK = (
         update(participants)
         .where(
             participants.c.call_id == bindparam("call"),
-            participants.c.slack_user_id.in_(bindparam("users", expanding=True)),
+            or_(
+                participants.c.slack_user_id.in_(bindparam("users", expanding=True)),
+                participants.c.external_id.in_(bindparam("externals", expanding=True)),
+            ),
         )
         .values(in_slack=bindparam("listed"))
     )
 
-    def set_in_slack(self, call_id: int, user_ids: Sequence[str], *, listed: bool) -> None:
+    def set_in_slack(self, call_id: int, people: Sequence[Listed], *, listed: bool) -> None:
         """Slack now lists (or no longer lists) these people, whatever they did meanwhile."""
+        users = [p.slack_user_id for p in people if p.slack_user_id is not None]
+        externals = [p.external_id for p in people if p.external_id is not None]
         with self._writing_one() as db:
             db.execute(
-                self._SET_IN_SLACK, {"call": call_id, "users": list(user_ids), "listed": listed}
+                self._SET_IN_SLACK,
+                {"call": call_id, "users": users, "externals": externals, "listed": listed},
             )
 
     _MATCH_SLACK = (
         update(participants)
         .where(participants.c.call_id == bindparam("call"))
         .values(
-            in_slack=participants.c.slack_user_id.in_(bindparam("users", expanding=True))
+            # Each row has one identity; the other's IN would be NULL, so each is asked apart.
+            in_slack=case(
+                (
+                    participants.c.slack_user_id.is_not(None),
+                    participants.c.slack_user_id.in_(bindparam("users", expanding=True)),
+                ),
+                else_=participants.c.external_id.in_(bindparam("externals", expanding=True)),
+            )
         )
     )
 
-    def match_slack(self, call_id: int, listed: Sequence[str]) -> None:
+    def match_slack(
+        self, call_id: int, listed: Sequence[str], external_ids: Sequence[str] = ()
+    ) -> None:
         """What Slack says it lists, read from calls.info, replaces what we thought."""
         with self._writing_one() as db:
             # An empty IN list compiles to a false condition on both databases.
-            db.execute(self._MATCH_SLACK, {"call": call_id, "users": list(listed)})
+            db.execute(
+                self._MATCH_SLACK,
+                {"call": call_id, "users": list(listed), "externals": list(external_ids)},
+            )
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A participant as Slack's call lists them: a Slack user or someone external."""
+
+    slack_user_id: str | None
+    external_id: str | None = None
+    display_name: str | None = None
+    avatar_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from slack_bolt.response import BoltResponse
 from calls_app import log_context, metrics
 from calls_app.deliveries import Deliveries
 from calls_app.installations import INSTALL_PATH, REDIRECT_PATH
+from calls_app.provider_web import ProviderWebhooks
 from calls_app.read_deadlines import ReadDeadlines
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,9 @@ class SlackWsgiApp:
         deliveries: Deliveries,
         on_close: Callable[[], None] = lambda: None,
         metrics_page: Callable[[], bytes] | None = None,
+        webhooks: ProviderWebhooks | None = None,
     ) -> None:
+        self._webhooks = webhooks
         self._bolt = bolt_app
         self._signing_secret = signing_secret.encode()
         self._database_ok = database_ok
@@ -95,6 +98,10 @@ class SlackWsgiApp:
             if path == INSTALL_PATH:
                 return _bolt_response(start_response, oauth_flow.handle_installation(request))
             return _bolt_response(start_response, oauth_flow.handle_callback(request))
+        if self._webhooks is not None and self._webhooks.handles(path):
+            if method != "POST":
+                return _plain(start_response, 405, "method not allowed")
+            return self._provider_request(path, environ, start_response)
         if path != EVENTS_PATH:
             return _plain(start_response, 404, "not found")
         if method != "POST":
@@ -142,6 +149,29 @@ class SlackWsgiApp:
         answer = _bolt_response(start_response, response)
         metrics.ack_seconds.observe(time.monotonic() - arrived)
         return answer
+
+
+    def _provider_request(
+        self, path: str, environ: dict, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """A video provider's webhook (calls_app/provider_web.py), read as Slack's are."""
+        assert self._webhooks is not None
+        with self._body_deadlines.watching(environ.get("gunicorn.socket")) as watch:
+            try:
+                body = _read_body(environ)
+            except Exception:  # the server's framing errors
+                return _plain(start_response, 400, "request body unreadable")
+        if watch.expired:
+            return _plain(start_response, 408, "request body not received in time")
+        if body is None:
+            return _plain(start_response, 413, "request body too large")
+        answer = self._webhooks.handle(path, _headers(environ), body)
+        data = answer.body.encode()
+        start_response(
+            f"{answer.status} {_REASONS[answer.status]}",
+            [("Content-Type", answer.content_type), ("Content-Length", str(len(data)))],
+        )
+        return [data]
 
 
 def _bolt_response(start_response: StartResponse, response: BoltResponse) -> list[bytes]:

@@ -15,11 +15,13 @@ from calls_app.limits import CallLimits
 from calls_app.outbox import Outbox
 from calls_app.participant_sync import ParticipantSync
 from calls_app.permissions import AdminCache
-from calls_app.providers import JoinUrlProvider
+from calls_app.presence_store import PresenceStore
+from calls_app.providers import MeetingProvider
 from calls_app.rate_limits import BACKGROUND_SHARE, RateLimits
 from calls_app.service import CallService
 from calls_app.slack_gateway import Pacing, SlackGateway, make_web_client
 from calls_app.store import CallStore, HomeStore
+from calls_app.unfurls import LinkUnfurls
 
 
 @dataclass
@@ -30,12 +32,23 @@ class ServiceFactory:
     store: CallStore
     home_store: HomeStore
     clock: Clock
-    join_urls: JoinUrlProvider
+    meetings: MeetingProvider
     admins: AdminCache
     lease: timedelta
     outbox: Outbox
     rate_limits: RateLimits
     call_limits: CallLimits
+    presence: PresenceStore
+
+    def unfurls(self, client: WebClient, *, team_id: str) -> LinkUnfurls:
+        return LinkUnfurls(
+            store=self.store,
+            presence=self.presence,
+            slack=self._gateway(client, team_id, share=None),
+            meetings=self.meetings,
+            clock=self.clock,
+            lease=self.lease,
+        )
 
     def call_service(
         self, client: WebClient, *, team_id: str, share: float | None = None
@@ -47,13 +60,17 @@ class ServiceFactory:
             store=self.store,
             slack=slack,
             clock=self.clock,
-            join_urls=self.join_urls,
+            meetings=self.meetings,
             admins=self.admins,
             lease=self.lease,
             homes=self._homes(slack),
             outbox=self.outbox,
             limits=self.call_limits,
         )
+
+    def checks(self, client: WebClient, *, team_id: str) -> SlackGateway:
+        """A gateway for one short lookup on a request thread that must answer soon."""
+        return self._gateway(client, team_id, share=None).for_checks_before_ack()
 
     def participant_sync(self, client: WebClient, *, team_id: str) -> ParticipantSync:
         return ParticipantSync(

@@ -78,7 +78,9 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.postEphemeral": ("chat:write",),
     "chat.update": ("chat:write",),
     "chat.delete": ("chat:write",),
+    "chat.unfurl": ("links:write",),
     "users.info": ("users:read",),
+    "users.lookupByEmail": ("users:read.email",),
     "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "conversations.members": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "team.info": ("team:read",),
@@ -123,6 +125,7 @@ SLACK_TIERS: dict[str, tuple[RateLimit, ...]] = {
     "chat.update": (TIER_3,),
     "chat.delete": (TIER_3,),
     "users.info": (TIER_3,),
+    "users.lookupByEmail": (TIER_3,),
     "conversations.info": (TIER_3,),
     "conversations.members": (TIER_3,),
     "views.open": (TIER_4,),
@@ -836,6 +839,7 @@ class FakeSlack:
         self.rejected_responses: list[dict] = []
         self.calls: dict[str, FakeCall] = {}
         self.messages: list[FakeMessage] = []
+        self.unfurls: list[dict] = []  # chat.unfurl requests accepted
         self.ephemerals: list[dict] = []
         self.views: list[dict] = []
         self.home_views: dict[str, dict] = {}
@@ -867,6 +871,7 @@ class FakeSlack:
             "auth.test": self._auth_test,
             "team.info": self._team_info,
             "users.info": self._users_info,
+            "users.lookupByEmail": self._users_lookup_by_email,
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
             "calls.add": self._calls_add,
@@ -879,6 +884,7 @@ class FakeSlack:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
             "chat.delete": self._chat_delete,
+            "chat.unfurl": self._chat_unfurl,
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
@@ -992,6 +998,7 @@ class FakeSlack:
         is_bot: bool = False,
         home_team_id: str | None = None,
         enterprise_user: dict | None = None,
+        email: str | None = None,
     ) -> None:
         """A user of ``team_id`` (default: the fake's own team).
 
@@ -1013,6 +1020,8 @@ class FakeSlack:
             )
             if enterprise_user is not None:
                 team.users[user_id]["enterprise_user"] = {"id": user_id, **enterprise_user}
+            if email is not None:
+                team.users[user_id]["profile"]["email"] = email
 
     def add_channel(
         self,
@@ -1728,6 +1737,34 @@ class FakeSlack:
         if user is None:
             raise SlackError("user_not_found")
         return {"user": user}
+
+    def _chat_unfurl(self, team: _Team, args: dict) -> dict:
+        """Records the unfurl; a ``call`` block must name a call of this workspace."""
+        by_message = not _missing(args.get("channel")) and not _missing(args.get("ts"))
+        by_composer = not _missing(args.get("unfurl_id")) and not _missing(args.get("source"))
+        if by_message == by_composer:
+            raise SlackError(
+                "invalid_arguments",
+                messages=["give channel and ts, or unfurl_id and source, not both or neither"],
+            )
+        unfurls = args.get("unfurls")
+        if not isinstance(unfurls, dict) or not unfurls:
+            raise SlackError("invalid_unfurls_format")
+        for unfurl in unfurls.values():
+            for block in (unfurl or {}).get("blocks", []):
+                if block.get("type") == "call" and not self._calls_checker(team)(
+                    str(block.get("call_id"))
+                ):
+                    raise SlackError("invalid_unfurls_format", messages=["no such call"])
+        self.unfurls.append({**args, "team_id": team.id})
+        return {}
+
+    def _users_lookup_by_email(self, team: _Team, args: dict) -> dict:
+        wanted = str(args["email"]).strip().lower()
+        for user in team.users.values():
+            if str(user["profile"].get("email", "")).lower() == wanted:
+                return {"user": user}
+        raise SlackError("users_not_found")
 
     def _conversations_info(self, team: _Team, args: dict) -> dict:
         channel = self._resolve_channel(team, args["channel"], posting=False)

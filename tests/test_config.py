@@ -121,7 +121,23 @@ BAD_SETTINGS = [
     ("SLACK_API_URL", {"SLACK_API_URL": "ftp://slack.com/api/"}),
     ("SLACK_API_URL", {"SLACK_API_URL": "slack.com/api/"}),
     ("SLACK_API_URL", {"SLACK_API_URL": "https://"}),
-    ("CALLS_JOIN_URL_PROVIDER", {"CALLS_JOIN_URL_PROVIDER": "zoom"}),
+    ("CALLS_JOIN_URL_PROVIDER", {"CALLS_JOIN_URL_PROVIDER": "teams"}),
+    # Zoom needs its Server-to-Server OAuth app's credentials, each named when missing.
+    ("ZOOM_ACCOUNT_ID", {"CALLS_JOIN_URL_PROVIDER": "zoom"}),
+    (
+        "ZOOM_CLIENT_SECRET",
+        {"CALLS_JOIN_URL_PROVIDER": "zoom", "ZOOM_ACCOUNT_ID": "a", "ZOOM_CLIENT_ID": "c"},
+    ),
+    (
+        "ZOOM_API_URL",
+        {
+            "CALLS_JOIN_URL_PROVIDER": "zoom",
+            "ZOOM_ACCOUNT_ID": "a",
+            "ZOOM_CLIENT_ID": "c",
+            "ZOOM_CLIENT_SECRET": "s",
+            "ZOOM_API_URL": "api.zoom.us/v2",
+        },
+    ),
     ("CALLS_JOIN_URL_TEMPLATE", {"CALLS_JOIN_URL_PROVIDER": "template"}),
     (
         "CALLS_JOIN_URL_TEMPLATE",
@@ -300,3 +316,17 @@ def test_a_bad_encryption_key_is_named_by_its_position_and_never_shown(raw: str,
     assert str(raised.value).startswith(named), str(raised.value)
     for key in ("hunter2", NEW_KEY, OLD_KEY, OLD_KEY[:-2]):
         assert key not in str(raised.value)
+
+
+def test_provider_secrets_are_redacted_from_logs() -> None:
+    loaded = settings(
+        CALLS_JOIN_URL_PROVIDER="zoom",
+        ZOOM_ACCOUNT_ID="acct",
+        ZOOM_CLIENT_ID="client",
+        ZOOM_CLIENT_SECRET="zoom-client-secret",
+        ZOOM_WEBHOOK_SECRET_TOKEN="zoom-webhook-secret",
+        JITSI_WEBHOOK_TOKEN="jitsi-token",
+    )
+    assert loaded.zoom is not None and loaded.zoom.api_url == "https://api.zoom.us/v2/"
+    assert {"zoom-client-secret", "zoom-webhook-secret", "jitsi-token"} <= set(loaded.secrets)
+    assert "zoom-client-secret" not in repr(loaded)

@@ -47,9 +47,13 @@ def test_manifest_declares_the_call_command_interactivity_and_home():
     assert set(settings["event_subscriptions"]["bot_events"]) == {
         "app_home_opened",
         "app_uninstalled",  # forget the workspace, close its calls
+        "link_shared",  # a pasted meeting link unfolds into a live call
         "tokens_revoked",
     }
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    # The hosts of the providers whose links unfurl (Slack takes at most 5).
+    assert {"zoom.us", "meet.jit.si"} <= set(manifest["features"]["unfurl_domains"])
+    assert len(manifest["features"]["unfurl_domains"]) <= 5
     assert manifest["features"]["bot_user"]["display_name"]
 
 
@@ -65,7 +69,10 @@ def test_manifest_scopes_are_exactly_those_the_code_uses():
         "chat_postMessage": "chat:write",
         "chat_delete": "chat:write",
         "chat_update": "chat:write",
+        "chat_unfurl": "links:write",
         "users_info": "users:read",
+        # A provider's participant with a Slack member's email is shown as that member.
+        "users_lookupByEmail": "users:read.email",
         # Home's start modal checks the app is in the picked channel, public or private…
         "conversations_info": {"channels:read", "groups:read"},
         # …and that the person is: the same scopes, nothing more.
@@ -75,7 +82,7 @@ def test_manifest_scopes_are_exactly_those_the_code_uses():
     used_methods = set(re.findall(r"self\._client\.(\w+)\b(?!\s*=)", source))  # not assignments
     unknown = used_methods - set(needed_by_method) - {"views_open", "views_publish", "views_update"}
     assert unknown == set(), f"add the scope for {unknown} to this test and the manifest"
-    needed = {"commands"}
+    needed = {"commands", "links:read"}  # links:read: the link_shared event
     for method in used_methods & set(needed_by_method):
         scopes = needed_by_method[method]
         needed |= {scopes} if isinstance(scopes, str) else scopes

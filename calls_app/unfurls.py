@@ -1,0 +1,131 @@
+"""Pasted meeting links shown as live calls (Slack's `link_shared` → `calls.add` → `chat.unfurl`).
+
+A link of the configured provider unfurls as the call the app already runs for that meeting;
+any other meeting of that provider is registered first (created by whoever pasted it, nobody
+in it yet) and from then on gets the provider's presence like any call. Its Slack "message" is
+the unfurl: the app posts none of its own. Links of other hosts are left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from datetime import timedelta
+
+from calls_app.clock import Clock
+from calls_app.errors import SlackFailure
+from calls_app.models import Call
+from calls_app.presence_store import PresenceStore
+from calls_app.providers import MeetingProvider
+from calls_app.service import Actor
+from calls_app.slack_gateway import SlackGateway
+from calls_app.store import CallStore, NewCall
+
+log = logging.getLogger(__name__)
+
+TITLE = "Meeting"
+MAX_LINKS = 10  # Slack sends at most a handful per message; more is not a paste
+
+
+class LinkUnfurls:
+    # Within a process, one registration per meeting at a time: a link's two `link_shared`
+    # (typed, then posted) come close together and must not make two calls.
+    _registering = threading.Lock()
+
+    def __init__(
+        self,
+        *,
+        store: CallStore,
+        presence: PresenceStore,
+        slack: SlackGateway,
+        meetings: MeetingProvider,
+        clock: Clock,
+        lease: timedelta,
+    ) -> None:
+        self._store = store
+        self._presence = presence
+        self._slack = slack
+        self._meetings = meetings
+        self._clock = clock
+        self._lease = lease
+
+    def meeting_links(self, links: Sequence[str]) -> dict[str, str]:
+        """The links that are meetings of our provider: url -> meeting id, each url once."""
+        found = {}
+        for url in list(dict.fromkeys(links))[:MAX_LINKS]:
+            meeting_id = self._meetings.meeting_id_of(url)
+            if meeting_id is not None:
+                found[url] = meeting_id
+        return found
+
+    def unfurl(
+        self,
+        actor: Actor,
+        *,
+        links: Sequence[str],
+        channel_id: str | None,
+        message_ts: str | None,
+        unfurl_id: str | None,
+        source: str | None,
+    ) -> None:
+        unfurls = {}
+        for url, meeting_id in self.meeting_links(links).items():
+            call = self._call_for(actor, url, meeting_id, channel_id or "")
+            if call is not None and call.slack_call_id is not None:
+                unfurls[url] = {"blocks": [{"type": "call", "call_id": call.slack_call_id}]}
+        if not unfurls:
+            return
+        try:
+            if unfurl_id:
+                self._slack.unfurl(unfurls=unfurls, unfurl_id=unfurl_id, source=source)
+            else:
+                self._slack.unfurl(unfurls=unfurls, channel=channel_id, ts=message_ts)
+        except SlackFailure as failure:
+            # cannot_unfurl_url: the workspace blocks previews of that host.
+            log.info("links not unfurled: %s", failure.error)
+
+    def _call_for(self, actor: Actor, url: str, meeting_id: str, channel_id: str) -> Call | None:
+        known = self._presence.live_call_for_meeting(meeting_id, team_id=actor.team_id)
+        if known is not None:
+            return known
+        with self._registering:
+            known = self._presence.live_call_for_meeting(meeting_id, team_id=actor.team_id)
+            return known or self._register(actor, url, meeting_id, channel_id)
+
+    def _register(self, actor: Actor, url: str, meeting_id: str, channel_id: str) -> Call | None:
+        started_at = self._clock()
+        lease = started_at + self._lease
+        call = self._store.create_starting(
+            NewCall(
+                team_id=actor.team_id,
+                enterprise_id=actor.enterprise_id,
+                channel_id=channel_id,
+                title=TITLE,
+                join_url=url,
+                created_by=actor.user_id,
+                started_at=started_at,
+                meeting_id=meeting_id,
+            ),
+            lease_until=lease,
+            starter_in_call=False,
+        )
+        try:
+            call.slack_call_id = self._slack.add_call(
+                external_unique_id=call.external_unique_id,
+                join_url=url,
+                title=TITLE,
+                created_by=actor.user_id,
+                date_start=int(started_at.timestamp()),
+                users=[],
+            )
+        except SlackFailure as failure:
+            log.warning("a pasted meeting link could not be registered: %s", failure.error)
+            self._store.mark_failed(call.id, at=self._clock())
+            return None
+        # No lease left: the unfurl is its message, so the reconciler has nothing to post.
+        if not self._store.mark_registered(
+            call.id, slack_call_id=call.slack_call_id, lease=lease, renewed=None
+        ):
+            return None
+        return call

@@ -1,0 +1,357 @@
+"""Self-hosted Jitsi's presence: Prosody's event_sync posts its JSON bodies to /jitsi/events/…,
+and the call in Slack shows who is really in the meeting and ends with it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.engine import URL
+
+from calls_app.bolt_app import build_parts, build_reconciler
+from calls_app.config import load_settings
+from calls_app.models import CallState, EndReason
+from local_slack.app_requests import HttpResult, post
+from local_slack.web_api import FakeSlack
+from tests.conftest import ALICE, BOB, FakeClock, RunningApp, app_env, serve_app
+
+TOKEN = "jitsi-webhook-token-0123456789"
+DOMAIN = "meet.example.org"
+BOB_EMAIL = "bob@example.org"
+
+
+@pytest.fixture
+def jitsi_app(fake_slack: FakeSlack, database_url: URL, clock: FakeClock) -> Iterator[RunningApp]:
+    fake_slack.add_user(BOB, email=BOB_EMAIL)
+    env = app_env(fake_slack, database_url, JITSI_WEBHOOK_TOKEN=TOKEN, CALLS_EMPTY_GRACE="5m")
+    with serve_app(fake_slack, database_url, clock, env) as app:
+        yield app
+
+
+def room_of(app: RunningApp, call) -> str:
+    assert call.meeting_id == "jitsi:" + call.join_url.rsplit("/", 1)[1]
+    return call.join_url.rsplit("/", 1)[1]
+
+
+def deliver(
+    app: RunningApp, event: str, body: dict | bytes, *, token: str | None = TOKEN
+) -> HttpResult:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return post(
+        f"{app.base_url}/jitsi/events/{event}",
+        data,
+        content_type="application/json",
+        signed=False,
+        extra_headers=headers,
+    )
+
+
+def occupant_body(
+    room: str,
+    event: str,
+    *,
+    jid: str = "4f1c@meet.example.org/guest1",
+    name: str | None = "Dana Guest",
+    email: str | None = None,
+    joined_at: int,
+    left_at: int | None = None,
+    breakout: str | None = None,
+) -> dict:
+    """An event_sync occupant body, as mod_event_sync_component.lua builds it."""
+    occupant: dict = {"occupant_jid": jid, "joined_at": joined_at}
+    if name is not None:
+        occupant["name"] = name
+    if email is not None:
+        occupant["email"] = email
+    if left_at is not None:
+        occupant["left_at"] = left_at
+    body = {
+        "event_name": f"muc-occupant-{event}",
+        "room_name": room,
+        "room_jid": f"{room}@conference.{DOMAIN}",
+        "is_breakout": breakout is not None,
+        "active_occupants_count": 1,
+        "occupant": occupant,
+    }
+    if breakout is not None:
+        body["breakout_room_id"] = breakout
+    return body
+
+
+def join(app: RunningApp, room: str, at: int, **kwargs) -> HttpResult:
+    result = deliver(app, "occupant/joined", occupant_body(room, "joined", joined_at=at, **kwargs))
+    assert result.status == 200, result
+    return result
+
+
+def leave(app: RunningApp, room: str, joined: int, left: int, **kwargs) -> HttpResult:
+    body = occupant_body(room, "left", joined_at=joined, left_at=left, **kwargs)
+    result = deliver(app, "occupant/left", body)
+    assert result.status == 200, result
+    return result
+
+
+def destroyed_body(room: str, *, breakout: str | None = None) -> dict:
+    body = {
+        "event_name": "muc-room-destroyed",
+        "room_name": room,
+        "room_jid": f"{room}@conference.{DOMAIN}",
+        "is_breakout": breakout is not None,
+        "created_at": 1,
+        "destroyed_at": 2,
+        "all_occupants": [],
+    }
+    if breakout is not None:
+        body["breakout_room_id"] = breakout
+    return body
+
+
+def reconciler_pass(app: RunningApp, database_url: URL):
+    """One reconciler pass; waits its turn while another run on the same PostgreSQL server
+    (the pass lock is server-wide) holds the lock."""
+    settings = load_settings(app_env(app.fake, database_url, CALLS_EMPTY_GRACE="5m"))
+    reconciler = build_reconciler(build_parts(settings, app.db.engine, clock=app.clock))
+
+    def run() -> dict:
+        deadline = time.monotonic() + 10
+        while True:
+            done = reconciler.run_once()
+            if "skipped: another instance is reconciling" not in done:
+                return done
+            assert time.monotonic() < deadline, "the pass lock stayed taken"
+            time.sleep(0.05)
+
+    return run
+
+
+def now(app: RunningApp) -> int:
+    return int(app.clock().timestamp())
+
+
+def present(app: RunningApp, call_id: int) -> list[str | None]:
+    return [
+        p.slack_user_id or p.display_name for p in app.db.participants(call_id) if not p.left_at
+    ]
+
+
+def slack_users(app: RunningApp, call) -> list[dict]:
+    return app.fake.calls[call.slack_call_id].users
+
+
+def test_a_guest_who_joins_and_leaves_shows_in_slacks_call_as_external(jitsi_app):
+    app = jitsi_app
+    call = app.start_call("start Standup")
+    room = room_of(app, call)
+    t = now(app)
+    join(app, room, t)
+    app.settle()
+    (guest,) = [p for p in app.db.participants(call.id) if p.external_id]
+    assert guest.display_name == "Dana Guest" and guest.left_at is None and guest.in_slack
+    (added,) = app.sent("calls.participants.add")
+    assert added["users"] == [
+        {"external_id": guest.external_id, "display_name": "Dana Guest"}
+    ]
+    leave(app, room, t, t + 60)
+    app.settle()
+    (removed,) = app.sent("calls.participants.remove")
+    # The remove names the guest as the add did: Slack ignores one with external_id alone.
+    assert removed["users"] == [
+        {"external_id": guest.external_id, "display_name": "Dana Guest"}
+    ]
+    assert slack_users(app, call) == [{"slack_id": ALICE}]
+    assert present(app, call.id) == [ALICE]
+
+
+def test_a_slack_member_is_shown_as_themselves_by_their_email(jitsi_app):
+    app = jitsi_app
+    call = app.start_call("start Standup")
+    join(app, room_of(app, call), now(app), name="Bob B", email=BOB_EMAIL.upper())
+    app.settle()
+    assert slack_users(app, call) == [{"slack_id": ALICE}, {"slack_id": BOB}]
+    assert present(app, call.id) == [ALICE, BOB]
+    (lookup,) = app.sent("users.lookupByEmail")
+    assert lookup["email"] == BOB_EMAIL
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token", "", TOKEN + "x"])
+def test_a_delivery_without_the_right_token_is_refused_and_changes_nothing(jitsi_app, token):
+    app = jitsi_app
+    call = app.start_call("start Standup")
+    room = room_of(app, call)
+    result = deliver(
+        app, "occupant/joined", occupant_body(room, "joined", joined_at=now(app)), token=token
+    )
+    assert result.status == 401
+    result = deliver(app, "room/destroyed", destroyed_body(room), token=token)
+    assert result.status == 401
+    app.settle()
+    assert present(app, call.id) == [ALICE]
+    assert app.db.call(call.id).state == CallState.ACTIVE
+    assert app.sent("calls.participants.add") == [] and app.sent("calls.end") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"not json", 400),
+        (b"[1, 2]", 400),
+        (b"\xff\xfe", 400),
+        (json.dumps({"room_name": "x", "occupant": "nobody"}).encode(), 400),
+        (b"{" + b" " * (1024 * 1024) + b"}", 413),
+    ],
+)
+def test_a_body_that_is_not_an_event_is_refused_and_changes_nothing(jitsi_app, body, status):
+    app = jitsi_app
+    call = app.start_call("start Standup")
+    assert deliver(app, "occupant/joined", body).status == status
+    app.settle()
+    assert present(app, call.id) == [ALICE]
+    assert [p.slack_user_id for p in app.db.participants(call.id)] == [ALICE]
+
+
+def test_unknown_paths_and_methods(jitsi_app):
+    app = jitsi_app
+    assert deliver(app, "occupant/teleported", {}).status == 404
+    from local_slack.app_requests import get
+
+    assert get(f"{app.base_url}/jitsi/events/occupant/joined").status == 405
+
+
+def test_repeats_and_late_deliveries_change_nothing(jitsi_app):
+    app = jitsi_app
+    call = app.start_call("start Standup")
+    room = room_of(app, call)
+    t = now(app)
+    join(app, room, t)
+    join(app, room, t)  # the same delivery again
+    leave(app, room, t, t + 60)
+    leave(app, room, t, t + 60)
+    join(app, room, t)  # the first join, very late: older than the leave
+    app.settle()
+    assert present(app, call.id) == [ALICE]
+    assert len(app.sent("calls.participants.add")) == 1
+    assert len(app.sent("calls.participants.remove")) == 1
+    (guest,) = [p for p in app.db.participants(call.id) if p.external_id]
+    assert guest.joined_at.timestamp() == t and guest.left_at.timestamp() == t + 60
+
+
+def test_a_leave_older_than_the_last_join_is_ignored(jitsi_app):
+    app = jitsi_app
+    call = app.start_call("start Standup")
+    room = room_of(app, call)
+    t = now(app)
+    join(app, room, t)
+    leave(app, room, t, t + 10)
+    join(app, room, t + 20)  # back again
+    leave(app, room, t, t + 10)  # the first leave, repeated late
+    app.settle()
+    assert present(app, call.id) == [ALICE, "Dana Guest"]
+    assert app.fake.calls[call.slack_call_id].users[-1]["display_name"] == "Dana Guest"
+
+
+def test_a_leave_that_arrives_before_its_join_leaves_nobody_in_the_call(jitsi_app):
+    app = jitsi_app
+    call = app.start_call("start Standup")
+    room = room_of(app, call)
+    t = now(app)
+    leave(app, room, t, t + 30)
+    join(app, room, t)
+    app.settle()
+    assert present(app, call.id) == [ALICE]
+    assert app.sent("calls.participants.add") == []
+    assert slack_users(app, call) == [{"slack_id": ALICE}]
+
+
+@pytest.mark.parametrize("leave_first", [True, False])
+def test_moving_into_a_breakout_room_keeps_the_person_in_the_call(jitsi_app, leave_first):
+    app = jitsi_app
+    call = app.start_call("start Standup")
+    room = room_of(app, call)
+    t = now(app)
+    join(app, room, t)
+    steps = [
+        lambda: leave(app, room, t, t + 60),
+        lambda: join(app, room, t + 60, breakout="b1@breakout.meet.example.org"),
+    ]
+    for step in steps if leave_first else reversed(steps):
+        step()
+    # The breakout room goes when it is empty: not the call.
+    assert deliver(app, "room/destroyed", destroyed_body(room, breakout="b1")).status == 200
+    app.settle()
+    assert present(app, call.id) == [ALICE, "Dana Guest"]
+    assert app.db.call(call.id).state == CallState.ACTIVE
+    assert app.sent("calls.participants.remove") == []
+    assert len(app.fake.calls[call.slack_call_id].users) == 2
+    # Back from the breakout and then out: left.
+    leave(app, room, t + 60, t + 120, breakout="b1@breakout.meet.example.org")
+    join(app, room, t + 120)
+    leave(app, room, t + 120, t + 180)
+    app.settle()
+    assert present(app, call.id) == [ALICE]
+
+
+def test_a_destroyed_room_ends_the_call_once(jitsi_app):
+    app = jitsi_app
+    call = app.start_call("start Standup")
+    room = room_of(app, call)
+    t = now(app)
+    join(app, room, t)
+    app.clock.advance(minutes=20)
+    assert deliver(app, "room/destroyed", destroyed_body(room)).status == 200
+    assert deliver(app, "room/destroyed", destroyed_body(room)).status == 200  # reported twice
+    app.fake.wait_for(lambda: app.db.call(call.id).state == CallState.ENDED, 5)
+    app.settle()
+    stored = app.db.call(call.id)
+    assert stored.end_reason == EndReason.PROVIDER
+    (ended,) = app.sent("calls.end")
+    assert int(ended["duration"]) == 20 * 60
+    text = app.fake.messages[0].blocks[-1]["elements"][0]["text"]
+    assert text == "Ended when the meeting ended. It lasted 20 min."
+    assert present(app, call.id) == []
+    # Events for the ended call: answered, and nothing changes.
+    assert deliver(app, "room/destroyed", destroyed_body(room)).status == 200
+    join(app, room, t + 2000, jid="other@meet.example.org/x", name="Late")
+    app.settle()
+    assert len(app.sent("calls.end")) == 1
+    assert [p.display_name for p in app.db.participants(call.id)] == [None, "Dana Guest"]
+
+
+def test_events_for_a_room_the_app_does_not_know_change_nothing(jitsi_app):
+    app = jitsi_app
+    call = app.start_call("start Standup")
+    join(app, "some-other-room", now(app))
+    assert deliver(app, "room/destroyed", destroyed_body("some-other-room")).status == 200
+    assert (
+        deliver(
+            app,
+            "room/created",
+            {"room_name": "calls-new", "is_breakout": False, "created_at": now(app)},
+        ).status
+        == 200
+    )
+    app.settle()
+    assert app.db.call(call.id).state == CallState.ACTIVE
+    assert [p.slack_user_id for p in app.db.participants(call.id)] == [ALICE]
+
+
+def test_the_empty_call_rule_works_on_real_presence(jitsi_app, database_url):
+    app = jitsi_app
+    app.fake.add_user(ALICE, email="alice@example.org")
+    call = app.start_call("start Standup")
+    room = room_of(app, call)
+    t = now(app)
+    join(app, room, t, jid="a@meet.example.org/1", name="Alice", email="alice@example.org")
+    join(app, room, t)
+    leave(app, room, t, t + 60, jid="a@meet.example.org/1", name="Alice", email="alice@example.org")
+    leave(app, room, t, t + 120)
+    app.settle()
+    assert present(app, call.id) == []
+    reconcile = reconciler_pass(app, database_url)
+    app.clock.advance(seconds=120 + 4 * 60)
+    assert reconcile() == {}
+    app.clock.advance(seconds=61)
+    assert reconcile() == {"ended when empty": 1}
+    assert app.db.call(call.id).end_reason == EndReason.EMPTY
