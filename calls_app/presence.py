@@ -64,20 +64,10 @@ class PresenceRecorder:
                 changed = self._store.record_join(call.id, who, at=event.at, part=event.part)
             else:
                 changed = self._store.record_leave(call.id, who, at=event.at, part=event.part)
-            if changed:
-                self._participants_changed(call, who)
-
-    def _participants_changed(self, call: Call, who: Attendee) -> None:
-        self._outbox.add_participants_change(
-            team_id=call.team_id, enterprise_id=call.enterprise_id, call_id=call.id
-        )
-        self._outbox.add_home_changes(
-            team_id=call.team_id,
-            enterprise_id=call.enterprise_id,
-            user_ids=self._services.home_store.watchers_of(
-                call, also=who.slack_user_id or call.created_by
-            ),
-        )
+            if changed:  # Slack's list of the call, and the Homes showing it (see outbox.py)
+                self._outbox.add_participants_change(
+                    team_id=call.team_id, enterprise_id=call.enterprise_id, call_id=call.id
+                )
 
     def _attendee(self, call: Call, person: Person) -> Attendee | None:
         """The Slack user with the person's email, else an external participant whose id is

@@ -15,6 +15,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from gunicorn.app.base import BaseApplication
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -259,6 +260,21 @@ def serve(settings: Settings) -> None:
             metrics.forget_directory(directory)
 
 
+def events_once(deliveries: Deliveries) -> Callable[..., BoltResponse | None]:
+    """Bolt middleware: an event Slack delivers again (the same event_id; unacknowledged in
+    time, or to another connection) is acknowledged and not acted on. Over HTTP web.py does
+    this for every request before Bolt sees it."""
+
+    def once(body: dict, next: Callable[[], BoltResponse | None]) -> BoltResponse | None:  # noqa: A002
+        event_id = body.get("event_id")
+        if isinstance(event_id, str) and not deliveries.first(f"event:{event_id}"):
+            log.info("a repeated event was acknowledged and not acted on")
+            return BoltResponse(status=200, body="")
+        return next()
+
+    return once
+
+
 def serve_socket_mode(settings: Settings, app_token: str) -> None:
     """Socket Mode until SIGTERM/SIGINT; then stop taking payloads and let the work already
     acknowledged finish (as gunicorn does for HTTP)."""
@@ -277,7 +293,9 @@ def serve_socket_mode(settings: Settings, app_token: str) -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, on_signal)
-    handler = SocketModeHandler(build_bolt_app(parts), app_token)
+    bolt = build_bolt_app(parts)
+    bolt.use(events_once(Deliveries(parts.engine, clock=parts.services.clock)))
+    handler = SocketModeHandler(bolt, app_token)
     freeze_start_up()
     handler.connect()
     log.info("connected to Slack in Socket Mode")

@@ -29,10 +29,15 @@ from sqlalchemy.engine import URL
 
 from calls_app.db import make_engine
 from calls_app.models import CallState
-from local_slack.app_requests import button_click_payload, slash_command_form
+from local_slack.app_requests import (
+    app_home_opened_event,
+    button_click_payload,
+    event_envelope,
+    slash_command_form,
+)
 from local_slack.web_api import FakeSlack
 from tests.app_process import AppProcess, free_port, run_app
-from tests.conftest import ALICE, GENERAL, Database, app_env
+from tests.conftest import ALICE, BOB, GENERAL, Database, app_env
 from tests.fake_socket_mode import (
     CLOSE_PROTOCOL_ERROR,
     OP_CLOSE,
@@ -223,6 +228,27 @@ def test_socket_mode_starts_and_ends_a_call(
     code = app.process.wait(timeout=25)
     assert code == 0, app.process.output()
     assert connection.wait_closed(5)
+
+
+def test_an_event_delivered_again_is_acknowledged_and_acted_on_once(
+    app: SocketModeApp, fake_slack: FakeSlack, db: Database
+) -> None:
+    delivery = event_envelope(app_home_opened_event(ALICE))
+    first = app.connection.send_envelope("events_api", delivery)
+    assert app.ack(first) == {"envelope_id": first}
+    fake_slack.wait_for(lambda: fake_slack.calls_to("views.publish"), timeout=REPLY_TIMEOUT)
+    # Slack sends it again (say the first ack was late): a new envelope, the same event_id.
+    again = app.connection.send_envelope("events_api", delivery)
+    assert app.ack(again) == {"envelope_id": again}
+    other = app.connection.send_envelope("events_api", event_envelope(app_home_opened_event(BOB)))
+    assert app.ack(other) == {"envelope_id": other}
+    fake_slack.wait_for(
+        lambda: [a["user_id"] for a in fake_slack.calls_to("views.publish")] == [ALICE, BOB],
+        timeout=REPLY_TIMEOUT,
+        message="one Home for Alice, one for Bob",
+    )
+    time.sleep(1.5)  # the outbox runs at once: a second publish for Alice would be here by now
+    assert [a["user_id"] for a in fake_slack.calls_to("views.publish")] == [ALICE, BOB]
 
 
 def test_socket_mode_reconnects_when_slack_says_disconnect(
