@@ -163,6 +163,9 @@ class CallService:
         started_at = self._clock()
         lease = started_at + self._lease
         meeting = self._new_meeting(actor, join_url)
+        # Where the meeting says who is in it, nobody is until it does: a starter who never
+        # joins doesn't keep the call from ending when empty.
+        starter_in_call = not (self._meetings.reports_presence and meeting.meeting_id)
         call = self._store.create_starting(
             NewCall(
                 team_id=actor.team_id,
@@ -176,6 +179,7 @@ class CallService:
             ),
             lease_until=lease,
             invitees=invitees,
+            starter_in_call=starter_in_call,
         )
         log_context.set_call(call.id)
         try:
@@ -185,7 +189,7 @@ class CallService:
                 title=call.title,
                 created_by=actor.user_id,
                 date_start=int(started_at.timestamp()),
-                users=[actor.user_id],
+                users=[actor.user_id] if starter_in_call else [],
                 desktop_app_join_url=meeting.desktop_app_join_url,
                 external_display_id=meeting.external_display_id,
             )

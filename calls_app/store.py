@@ -665,10 +665,12 @@ class CallStore:
         so on, so no workspace's backlog keeps another's calls waiting. Calls the reconciler
         is backing off from (reconcile_after still ahead) are left out."""
         lease_over = and_(calls.c.lease_expires_at.is_not(None), calls.c.lease_expires_at < now)
-        last_left = (
+        # A call nobody was ever in (its meeting says who is) has been empty since it started.
+        last_left = func.coalesce(
             select(func.max(participants.c.left_at))
             .where(participants.c.call_id == calls.c.id)
-            .scalar_subquery()
+            .scalar_subquery(),
+            calls.c.started_at,
         )
         active = calls.c.state == CallState.ACTIVE
         shown = calls.c.message_ts.is_not(None)

@@ -32,6 +32,10 @@ HostEmail = Callable[[], str | None]
 
 
 class MeetingProvider(Protocol):
+    # Its webhooks say who is in a meeting (set up: README, *Presence*). Then a call starts
+    # with nobody in it, the starter included, until the meeting says so.
+    reports_presence: bool
+
     def new_meeting(self, *, host_email: HostEmail) -> Meeting:
         """A new meeting nobody can guess; `host_email` (asked only if needed) is the email
         of the Slack person starting it."""
@@ -94,8 +98,9 @@ def jitsi_meeting_id(room_name: str) -> str:
 
 
 class JitsiMeetProvider:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, *, reports_presence: bool = False) -> None:
         self._base_url = base_url.rstrip("/") + "/"
+        self.reports_presence = reports_presence  # a self-hosted server's event_sync
 
     def new_join_url(self) -> str:
         return self._base_url + _room_name()
@@ -119,6 +124,8 @@ class JitsiMeetProvider:
 class UrlTemplateProvider:
     """Any service whose rooms are made by naming them in a URL, e.g. https://meet.example/{room}."""
 
+    reports_presence = False
+
     def __init__(self, template: str) -> None:
         self._template = template
 
@@ -141,4 +148,6 @@ def provider_from_settings(settings: Settings) -> MeetingProvider:
 
         assert settings.zoom is not None  # checked by load_settings
         return ZoomProvider(settings.zoom)
-    return JitsiMeetProvider(settings.jitsi_base_url)
+    return JitsiMeetProvider(
+        settings.jitsi_base_url, reports_presence=settings.jitsi_webhook_token is not None
+    )

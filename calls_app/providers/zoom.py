@@ -58,6 +58,7 @@ def zoom_meeting_id(number: object) -> str:
 class ZoomProvider:
     def __init__(self, config: ZoomConfig) -> None:
         self._config = config
+        self.reports_presence = config.webhook_secret is not None
         self._lock = threading.Lock()
         self._token: str | None = None
         self._token_expires = 0.0
