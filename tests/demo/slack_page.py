@@ -226,3 +226,13 @@ class SlackPage:
             By.XPATH, f".//footer/button[normalize-space()={xpath_text(label)}]"
         ).click()
         self.wait_modal_closed()
+
+    # ---------------------------------------------------------------- the demo's meeting
+
+    def meeting_buttons(self) -> list[str]:
+        return self.buttons("#main form.meeting")
+
+    def fill_guest_name(self, name: str) -> None:
+        field = self.browser.find_element(By.CSS_SELECTOR, "#main input[aria-label='Guest name']")
+        field.clear()
+        field.send_keys(name)
