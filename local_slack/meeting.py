@@ -129,13 +129,15 @@ class Meeting:
         for guest in (o for o in occupants if o.key.startswith("guest:")):
             buttons.append(_button(f"leave:{guest.key}", f"{guest.name} leaves"))
         buttons.append(_button("end", "End the meeting"))
+        # the guest's own form: Enter in its name field presses its button, not the first above
         return (
-            '<form class="meeting" method="post" action="/meeting" '
-            'aria-label="The meeting (demo)">'
-            f'<span class="meeting-label">Meeting (demo):</span>{keep}{"".join(buttons)}'
+            '<div class="meeting" role="group" aria-label="The meeting (demo)">'
+            '<span class="meeting-label">Meeting (demo):</span>'
+            f'<form method="post" action="/meeting">{keep}{"".join(buttons)}</form>'
+            f'<form method="post" action="/meeting">{keep}'
             '<input name="guest" aria-label="Guest name" placeholder="Guest name" '
             f'maxlength="{MAX_GUEST_NAME}" autocomplete="off">'
-            f"{_button('join-guest', 'Join as a guest')}</form>"
+            f"{_button('join-guest', 'Join as a guest')}</form></div>"
         )
 
 

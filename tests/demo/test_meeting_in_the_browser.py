@@ -55,6 +55,14 @@ def test_joining_and_leaving_the_meeting_shows_in_the_card_and_its_end_ends_the_
     page.wait_for_card(
         lambda: page.card_people() == ["Ada Okafor", "Dana Guest"], "the guest in the card"
     )
+    page.join_as_guest_with_enter("Eve")  # Enter joins the guest, not Ada's button
+    page.wait_for_card(
+        lambda: page.card_people() == ["Ada Okafor", "Dana Guest", "Eve"], "Eve in the card"
+    )
+    page.press("Eve leaves", in_message_with="Standup")
+    page.wait_for_card(
+        lambda: page.card_people() == ["Ada Okafor", "Dana Guest"], "Eve gone from the card"
+    )
     page.press("Leave the meeting", in_message_with="Standup")
     page.wait_for_card(lambda: page.card_people() == ["Dana Guest"], "Ada gone from the card")
     demo.settle()
