@@ -10,7 +10,7 @@ does, so a page cannot press a button the app never showed.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from local_slack.mrkdwn_html import mrkdwn, plain_text
@@ -34,6 +34,8 @@ class Surface:
     calls: Mapping[str, FakeCall]
     page: Mapping[str, str]  # the page's own parameters (as, at, tab), carried by every form
     container: str  # "message:<channel>:<ts>", "entry:<id>" or "view:<view id>"
+    # the demo's own controls under a call card (not Slack's): local_slack/meeting.py
+    call_controls: Callable[[FakeCall], str] | None = None
 
 
 def attr(value: str) -> str:
@@ -167,12 +169,13 @@ def call_card_html(call_id: str, surface: Surface) -> str:
             f'rel="noopener noreferrer">Join</a>'
         )
         state = "live"
+    controls = surface.call_controls(call) if surface.call_controls else ""
     return (
         f'<div class="block call-card {state}" data-call-id="{attr(call.id)}">'
         f'<div class="call-head">{PHONE_ICON}'
         f'<div><div class="call-title">{title}</div>'
         f'<div class="call-status">{status} · started by {plain_text(starter)}</div></div>'
-        f"{join}</div>{people_list}</div>"
+        f"{join}</div>{people_list}</div>{controls}"
     )
 
 

@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             env=app_env(
                 {
                     **slack.app_settings(),
+                    # a made-up self-hosted Jitsi: the page plays its event_sync webhook
+                    **slack.meeting.app_settings(),
                     "DATABASE_URL": database_url,
                     "PORT": str(port),
                     "CALLS_HOME_REFRESH": "1",  # Home tabs follow changes within a second
@@ -81,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"demo: the app {problem}", file=sys.stderr)
             return 1
         slack.connect(f"{app_url}/slack/events")
+        slack.meeting.connect(app_url)
         print(
             f"\ncalls-app demo: open {slack.page_url} in a browser "
             f"(the app, pid {app.pid}, serves on {app_url}). Ctrl-C stops both.\n",

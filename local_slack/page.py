@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from local_slack.blockkit_html import Surface, attr, avatar_html, blocks_html, hidden_fields
+from local_slack.meeting import Meeting
 from local_slack.modal_html import modal_html
 from local_slack.mrkdwn_html import mrkdwn, plain_text
 from local_slack.timeline import Entry, PostedMessage, Timeline
-from local_slack.web_api import FakeMessage, FakeSlack
+from local_slack.web_api import FakeCall, FakeMessage, FakeSlack
 from local_slack.workspace import SLACKBOT, Workspace
 
 APP = "app"  # `at` for the app's page (tabs Home and Messages)
@@ -60,10 +61,17 @@ def screen_from(query: Mapping[str, str], workspace: Workspace) -> Screen:
 
 
 class Pages:
-    def __init__(self, fake: FakeSlack, workspace: Workspace, timeline: Timeline) -> None:
+    def __init__(
+        self,
+        fake: FakeSlack,
+        workspace: Workspace,
+        timeline: Timeline,
+        meeting: Meeting | None = None,
+    ) -> None:
         self._fake = fake
         self._workspace = workspace
         self._timeline = timeline
+        self._meeting = meeting
 
     def full(self, screen: Screen) -> str:
         regions = self.regions(screen)
@@ -81,6 +89,9 @@ class Pages:
             f'<div id="modal" data-version="{version(regions["modal"])}">{regions["modal"]}</div>'
             "</body></html>"
         )
+
+    def call(self, call_id: str) -> FakeCall | None:
+        return self._fake.calls.get(call_id)
 
     def regions(self, screen: Screen) -> dict[str, str]:
         """The parts of the page that change by themselves, by element id."""
@@ -254,7 +265,14 @@ class Pages:
             calls=self._fake.calls,
             page=screen.params(),
             container=container,
+            call_controls=self._call_controls(screen),
         )
+
+    def _call_controls(self, screen: Screen):
+        meeting = self._meeting
+        if meeting is None:
+            return None
+        return lambda call: meeting.controls_html(call, screen.viewer, screen.params())
 
     def _channel_name(self, channel_id: str) -> str:
         channel = self._workspace.channel(channel_id)

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from local_slack.interactions import Interactions
+from local_slack.meeting import Meeting
 from local_slack.page import APP, Pages, Screen, screen_from
 from local_slack.workspace import Workspace
 
@@ -28,10 +29,17 @@ StartResponse = Callable[[str, list[tuple[str, str]]], object]
 class PageApp:
     """The WSGI application."""
 
-    def __init__(self, pages: Pages, interactions: Interactions, workspace: Workspace) -> None:
+    def __init__(
+        self,
+        pages: Pages,
+        interactions: Interactions,
+        workspace: Workspace,
+        meeting: Meeting | None = None,
+    ) -> None:
         self._pages = pages
         self._do = interactions
         self._workspace = workspace
+        self._meeting = meeting
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
@@ -80,11 +88,17 @@ class PageApp:
             ),
             "/submit": lambda: self._do.submit(screen.viewer, fields.get("view", ""), form),
             "/close": lambda: self._do.close(screen.viewer, fields.get("view", "")),
+            "/meeting": lambda: self._meeting_act(screen.viewer, fields),
         }.get(path)
         if action is None:
             return _send(start_response, "404 Not Found", b"not found", "text/plain")
         action()
         return _back(start_response, screen, by_script=SCRIPT_HEADER in environ)
+
+    def _meeting_act(self, viewer: str, fields: dict[str, str]) -> None:
+        if self._meeting is not None:
+            call = self._pages.call(fields.get("call", ""))
+            self._meeting.act(viewer, call, fields.get("do", ""), fields.get("guest", ""))
 
 
 def _single(form: dict[str, list[str]]) -> dict[str, str]:

@@ -10,6 +10,7 @@ from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from local_slack.interactions import Interactions
+from local_slack.meeting import Meeting
 from local_slack.page import Pages
 from local_slack.server import PageApp
 from local_slack.timeline import Timeline
@@ -41,6 +42,7 @@ class LocalSlack:
         self.timeline = Timeline(bot_user_id=workspace.bot_user_id)
         self.api.add_listener(self.timeline.observe)
         self.interactions = Interactions(self.api, workspace, self.timeline, self.signing_secret)
+        self.meeting = Meeting(workspace)  # used once the app is told its token: meeting.connect
         self._page_server: _Server | None = None
         self._page_thread: threading.Thread | None = None
         self.page_url = ""
@@ -53,7 +55,10 @@ class LocalSlack:
         """Serve the Web API on a free port and the page on ``port`` (0: a free one)."""
         self.api.start()
         app = PageApp(
-            Pages(self.api, self.workspace, self.timeline), self.interactions, self.workspace
+            Pages(self.api, self.workspace, self.timeline, self.meeting),
+            self.interactions,
+            self.workspace,
+            self.meeting,
         )
         try:
             server = make_server(host, port, app, server_class=_Server, handler_class=_QuietHandler)

@@ -17,6 +17,11 @@ class Person:
     handle: str  # what follows @ in a message: @ben
     is_admin: bool = False
 
+    @property
+    def email(self) -> str:
+        """What users.lookupByEmail finds them by (a meeting names people by it)."""
+        return f"{self.handle}@example.com"
+
 
 @dataclass(frozen=True)
 class Channel:
@@ -52,7 +57,9 @@ class Workspace:
     def set_up(self, fake: FakeSlack) -> None:
         """Make the fake's workspace this one."""
         for person in self.people:
-            fake.add_user(person.id, name=person.name, is_admin=person.is_admin)
+            fake.add_user(
+                person.id, name=person.name, is_admin=person.is_admin, email=person.email
+            )
         for channel in self.channels:
             fake.add_channel(channel.id, name=channel.name, bot_is_member=channel.app_is_member)
 

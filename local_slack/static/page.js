@@ -73,6 +73,8 @@
     const button = event.submitter;
     if (button && button.dataset.url) window.open(button.dataset.url, "_blank", "noopener");
     const body = new URLSearchParams(new FormData(form));
+    // a form of several buttons (the demo's meeting) says which one was pressed
+    if (button && button.name) body.set(button.name, button.value);
     if (form.classList.contains("composer")) form.reset();
     form.dataset.busy = "1";
     try {

@@ -4,6 +4,7 @@ database), and headless Chromium driving the page."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -43,12 +44,35 @@ def demo(
     local_slack: LocalSlack, _sqlite_template: str, tmp_path, clock: FakeClock
 ) -> Iterator[RunningApp]:
     """The app, connected to the local Slack, on a migrated SQLite database of its own."""
+    with _served(local_slack, _sqlite_template, tmp_path, clock, meeting=False) as app:
+        yield app
+
+
+@pytest.fixture
+def meeting_demo(
+    local_slack: LocalSlack, _sqlite_template: str, tmp_path, clock: FakeClock
+) -> Iterator[RunningApp]:
+    """As `make demo` runs it: calls get rooms of the local Slack's made-up self-hosted Jitsi,
+    and who is in a call is what that meeting reports."""
+    with _served(local_slack, _sqlite_template, tmp_path, clock, meeting=True) as app:
+        yield app
+
+
+@contextlib.contextmanager
+def _served(
+    local_slack: LocalSlack, template: str, tmp_path, clock: FakeClock, *, meeting: bool
+) -> Iterator[RunningApp]:
     path = tmp_path / "demo.db"
-    shutil.copy(_sqlite_template, path)
+    shutil.copy(template, path)
     url = make_url(f"sqlite:///{path}")
     settings = app_settings(local_slack, url.render_as_string(hide_password=False))
+    if meeting:
+        settings.update(local_slack.meeting.app_settings())
     with serve_app(local_slack.api, url, clock, settings) as app:
         local_slack.connect(f"{app.base_url}/slack/events")
+        if meeting:
+            local_slack.meeting.unix_time = lambda: clock().timestamp()  # the app's own time
+            local_slack.meeting.connect(app.base_url)
         yield app
 
 

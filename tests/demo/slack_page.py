@@ -226,3 +226,19 @@ class SlackPage:
             By.XPATH, f".//footer/button[normalize-space()={xpath_text(label)}]"
         ).click()
         self.wait_modal_closed()
+
+    # ---------------------------------------------------------------- the demo's meeting
+
+    def meeting_buttons(self) -> list[str]:
+        return self.buttons("#main .meeting")
+
+    def fill_guest_name(self, name: str) -> None:
+        field = self.browser.find_element(By.CSS_SELECTOR, "#main input[aria-label='Guest name']")
+        field.clear()
+        field.send_keys(name)
+
+    def join_as_guest_with_enter(self, name: str) -> None:
+        self.fill_guest_name(name)
+        self.browser.find_element(
+            By.CSS_SELECTOR, "#main input[aria-label='Guest name']"
+        ).send_keys(Keys.ENTER)

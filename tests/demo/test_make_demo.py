@@ -76,6 +76,9 @@ def test_the_demo_serves_within_30_seconds_and_ctrl_c_stops_both_processes(tmp_p
         while "call-card live" not in main_html(page_url, **{"as": ADA, "at": GENERAL}):
             assert time.monotonic() < deadline, (tmp_path / "stderr").read_text()
             time.sleep(0.2)
+        card = main_html(page_url, **{"as": ADA, "at": GENERAL})
+        # the app was given the demo's self-hosted Jitsi: its room, and the meeting's controls
+        assert "https://meet.demo.invalid/" in card and 'action="/meeting"' in card
 
         demo.send_signal(signal.SIGINT)  # as Ctrl-C does
         assert demo.wait(timeout=20) == 0
