@@ -42,6 +42,7 @@ RETENTION_BATCH = 500
 FIRST_BACKOFF = timedelta(minutes=1)
 LONGEST_BACKOFF = timedelta(hours=1)
 _ADVISORY_LOCK_KEY = 0x63616C6C  # "call"
+_LOCK_ARGS = "CAST(:key AS integer), hashtext(current_schema())"
 
 
 class PassLock:
@@ -61,13 +62,15 @@ class PassLock:
                 yield True
                 return
             with self._engine.connect() as connection:
+                # Advisory locks are per database: the schema in the key keeps apps in other
+                # schemas of the same database from holding up each other's passes.
                 key = {"key": _ADVISORY_LOCK_KEY}
-                got = connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), key)
+                got = connection.scalar(text(f"SELECT pg_try_advisory_lock({_LOCK_ARGS})"), key)
                 try:
                     yield bool(got)
                 finally:
                     if got:
-                        connection.scalar(text("SELECT pg_advisory_unlock(:key)"), key)
+                        connection.scalar(text(f"SELECT pg_advisory_unlock({_LOCK_ARGS})"), key)
                     connection.commit()
         finally:
             self._local.release()
