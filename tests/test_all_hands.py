@@ -28,9 +28,17 @@ def crowd_app(fake_slack, database_url, clock):
 
 
 def time_passes(app) -> None:
-    """Every outbox wait runs out (set in the past rather than waited for)."""
-    with app.db.engine.begin() as db:
-        db.execute(update(OutboxItem).values(due_at=datetime(2000, 1, 1, tzinfo=UTC)))
+    """Every outbox wait runs out (set in the past rather than waited for), until Slack has
+    been told everything: a call's homes item may bump a person's Home as it is published."""
+    for _ in range(5):
+        with app.db.engine.begin() as db:
+            db.execute(update(OutboxItem).values(due_at=datetime(2000, 1, 1, tzinfo=UTC)))
+        try:
+            app.settle(timeout=2)
+            return
+        except AssertionError:
+            continue
+    app.settle()
 
 
 def press_join(app, call, person):
@@ -69,7 +77,6 @@ def test_homes_are_republished_once_per_interval_not_once_per_join(crowd_app):
     assert app.slack.open_home(user=ALICE).status == 200
     call = app.start_call("start All hands")
     time_passes(app)
-    app.settle()
     publishes_before = len(app.sent("views.publish"))
     for person in PEOPLE[:10]:
         result, _ = press_join(app, call, person)
@@ -77,7 +84,6 @@ def test_homes_are_republished_once_per_interval_not_once_per_join(crowd_app):
     time.sleep(0.5)  # the outbox would have published by now, were it not waiting its interval
     assert len(app.sent("views.publish")) - publishes_before <= 1
     time_passes(app)  # one publish shows the latest of all ten joins
-    app.settle()
     assert len(app.sent("views.publish")) - publishes_before <= 2
     assert "11 in the call" in str(app.fake.home_views[ALICE])
 
