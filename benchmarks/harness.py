@@ -191,7 +191,7 @@ def post_signed(port: int, body: bytes, content_type: str, *, timeout: float = 1
         connection.request("POST", EVENTS_PATH, body=body, headers=headers)
         response = connection.getresponse()
         data = response.read()
-    except OSError as error:
+    except (OSError, http.client.HTTPException) as error:  # refused, or cut off mid-answer
         raise BenchError(f"POST {EVENTS_PATH} on port {port} failed: {error!r}") from error
     finally:
         connection.close()
