@@ -92,25 +92,25 @@ class Outbox:
         self, *, team_id: str, enterprise_id: str | None, call_id: int
     ) -> None:
         """Who is in the call changed: Slack's list of it, and the Homes that show it."""
-        self._upsert(
-            [
-                _row(kind, f"{kind}:{call_id}", team_id, enterprise_id) | {"call": call_id}
-                for kind in (Kind.PARTICIPANTS, Kind.HOMES_OF_CALL)
-            ]
-        )
+        self._add_call_items(team_id, enterprise_id, call_id, Kind.PARTICIPANTS, Kind.HOMES_OF_CALL)
 
     def add_homes_of_call_change(
         self, *, team_id: str, enterprise_id: str | None, call_id: int
     ) -> None:
-        self._upsert(
-            [
-                _row(Kind.HOMES_OF_CALL, f"{Kind.HOMES_OF_CALL}:{call_id}", team_id, enterprise_id)
-                | {"call": call_id}
-            ]
-        )
+        self._add_call_items(team_id, enterprise_id, call_id, Kind.HOMES_OF_CALL)
 
     def add_meeting_ended(self, *, team_id: str, enterprise_id: str | None, call_id: int) -> None:
-        self._upsert([_row(Kind.END, f"end:{call_id}", team_id, enterprise_id) | {"call": call_id}])
+        self._add_call_items(team_id, enterprise_id, call_id, Kind.END)
+
+    def _add_call_items(
+        self, team_id: str, enterprise_id: str | None, call_id: int, *kinds: Kind
+    ) -> None:
+        self._upsert(
+            [
+                _row(kind, f"{kind}:{call_id}", team_id, enterprise_id) | {"call": call_id}
+                for kind in kinds
+            ]
+        )
 
     def add_home_changes(
         self, *, team_id: str, enterprise_id: str | None, user_ids: Iterable[str]
