@@ -31,7 +31,8 @@ from local_slack.app_requests import (
     sign,
     slash_command_form,
 )
-from local_slack.web_api import ApiRequest, FakeSlack
+from local_slack.web_api import FakeSlack
+from local_slack.web_api.state import ApiRequest
 from tests.app_process import process_env, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from local_slack.mrkdwn_html import mrkdwn, plain_text
-from local_slack.web_api import FakeCall
+from local_slack.web_api.state import FakeCall
 from local_slack.workspace import Workspace
 
 # a handset, drawn: emoji fonts are not everywhere (headless browsers, minimal desktops)

@@ -24,7 +24,8 @@ from local_slack.app_requests import (
 )
 from local_slack.modal_html import CHANNEL_SELECTS, TEXT_INPUTS, field_name
 from local_slack.timeline import Origin, Timeline
-from local_slack.web_api import FakeSlack, SlackError
+from local_slack.web_api import FakeSlack
+from local_slack.web_api.errors import SlackError
 from local_slack.workspace import SLACKBOT, Workspace
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from local_slack.app_requests import HttpResult, post
 from local_slack.blockkit_html import attr, hidden_fields
 from local_slack.mrkdwn_html import plain_text
-from local_slack.web_api import FakeCall
+from local_slack.web_api.state import FakeCall
 from local_slack.workspace import Workspace
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,8 @@ from local_slack.meeting import Meeting
 from local_slack.modal_html import modal_html
 from local_slack.mrkdwn_html import mrkdwn, plain_text
 from local_slack.timeline import Entry, PostedMessage, Timeline
-from local_slack.web_api import FakeCall, FakeMessage, FakeSlack
+from local_slack.web_api import FakeSlack
+from local_slack.web_api.state import FakeCall, FakeMessage
 from local_slack.workspace import SLACKBOT, Workspace
 
 APP = "app"  # `at` for the app's page (tabs Home and Messages)

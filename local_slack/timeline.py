@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from local_slack.web_api import ApiRequest, ResponsePost
+from local_slack.web_api.state import ApiRequest, ResponsePost
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from calls_app.blocks import (
 from calls_app.models import Call, CallState
 from calls_app.store import HomeCalls
 from calls_app.text import escape_mrkdwn, format_duration, truncate
-from local_slack.web_api import BlockKitValidator
+from local_slack.web_api.blockkit import BlockKitValidator
 
 ALICE = "U0ALICE001"
 BOB = "U0BOB00001"

@@ -12,7 +12,8 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from local_slack.web_api import SLACK_TIERS, FakeSlack, RateLimit
+from local_slack.web_api import FakeSlack
+from local_slack.web_api.rate_limits import SLACK_TIERS, RateLimit
 
 USER = "U0ALICE01"
 
