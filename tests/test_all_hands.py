@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import update
 
 from calls_app.models import OutboxItem
-from tests.conftest import ALICE, BOB, app_env, reply_text, serve_app
+from tests.support.app import app_env, reply_text, serve_app
+from tests.support.workspace import ALICE, BOB
 
 PEOPLE = [f"U0CROWD{i:03d}" for i in range(40)]
 

@@ -20,7 +20,7 @@ from local_slack.app_requests import (
     sign,
     slash_command_form,
 )
-from tests.conftest import ALICE, BOB
+from tests.support.workspace import ALICE, BOB
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

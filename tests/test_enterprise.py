@@ -5,69 +5,29 @@ still belongs to its workspace."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import select
 
 from calls_app.bolt_app import build_parts, build_reconciler
 from calls_app.config import load_settings
-from calls_app.installations import BOT_SCOPES, INSTALLATIONS_TABLE
+from calls_app.installations import INSTALLATIONS_TABLE
 from calls_app.models import CallState, EndReason
 from local_slack.app_requests import app_home_opened_event
-from local_slack.web_api import FakeSlack
-from tests.conftest import ALICE, GENERAL, RunningApp, serve_app
-from tests.test_oauth import CLIENT_ID, CLIENT_SECRET, install, oauth_env
-
-ORG = "E0ORG00001"
-TEAM_A, TEAM_B = "T0ORGAAAA", "T0ORGBBBB"  # two workspaces of the organization
-OTHER_TEAM = "T0ELSEWHER"  # a workspace of its own, outside it
-ORG_TOKEN = "xoxb-org-wide-000000000000"
-OTHER_TOKEN = "xoxb-elsewhere-11111111111"
-BOB_B, CHANNEL_B = "U0BOBORGB1", "C0ORGBCHAN"
-CAROL_X, CHANNEL_X = "U0CAROLX01", "C0XCHANNEL"
-
-
-@pytest.fixture
-def org_fake() -> Iterator[FakeSlack]:
-    fake = FakeSlack(client_id=CLIENT_ID, client_secret=CLIENT_SECRET).start()
-    for team in (TEAM_A, TEAM_B):
-        fake.add_team(team, bot_token="xoxb-unused-" + team, enterprise_id=ORG)
-    fake.add_team(OTHER_TEAM, bot_token="xoxb-unused-" + OTHER_TEAM)
-    fake.set_oauth_code(
-        f"code-{ORG}",
-        team_id=None,
-        enterprise_id=ORG,
-        bot_token=ORG_TOKEN,
-        scope=",".join(BOT_SCOPES),
-    )
-    fake.set_oauth_code(
-        f"code-{OTHER_TEAM}", team_id=OTHER_TEAM, bot_token=OTHER_TOKEN, scope=",".join(BOT_SCOPES)
-    )
-    fake.add_user(ALICE, team_id=TEAM_A)
-    fake.add_channel(GENERAL, name="general", team_id=TEAM_A)
-    fake.add_user(BOB_B, team_id=TEAM_B)
-    fake.add_channel(CHANNEL_B, name="random", team_id=TEAM_B)
-    fake.add_user(CAROL_X, team_id=OTHER_TEAM)
-    fake.add_channel(CHANNEL_X, name="elsewhere", team_id=OTHER_TEAM)
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def org_app(org_fake, database_url, clock) -> Iterator[RunningApp]:
-    with serve_app(org_fake, database_url, clock, oauth_env(org_fake, database_url)) as app:
-        install(app, ORG)
-        install(app, OTHER_TEAM)
-        yield app
-
-
-def start_in(app: RunningApp, team: str, title: str):
-    """`/call start` in a workspace of the organization."""
-    user, channel = {TEAM_A: (ALICE, GENERAL), TEAM_B: (BOB_B, CHANNEL_B)}[team]
-    return app.start_call(
-        f"start {title}", user=user, team_id=team, channel=channel, enterprise_id=ORG, org_wide=True
-    )
+from tests.support.app import RunningApp
+from tests.support.enterprise import (
+    BOB_B,
+    CAROL_X,
+    CHANNEL_B,
+    CHANNEL_X,
+    ORG,
+    ORG_TOKEN,
+    OTHER_TEAM,
+    TEAM_A,
+    TEAM_B,
+    start_in,
+)
+from tests.support.oauth import oauth_env
+from tests.support.workspace import ALICE
 
 
 def test_one_org_wide_install_serves_every_workspace_of_the_organization(org_app):

@@ -15,7 +15,8 @@ from calls_app.config import load_settings
 from calls_app.models import CallState, EndReason
 from local_slack.app_requests import HttpResult, post
 from local_slack.web_api import FakeSlack
-from tests.conftest import ALICE, BOB, FakeClock, RunningApp, app_env, serve_app
+from tests.support.app import FakeClock, RunningApp, app_env, serve_app
+from tests.support.workspace import ALICE, BOB
 
 TOKEN = "jitsi-webhook-token-0123456789"
 DOMAIN = "meet.example.org"

@@ -16,7 +16,8 @@ import pytest
 from calls_app.config import ConfigError, load_settings
 from calls_app.logging_setup import configure_logging
 from local_slack.app_requests import SIGNING_SECRET
-from tests.conftest import ALICE, BOB, GENERAL, app_env
+from tests.support.app import app_env
+from tests.support.workspace import ALICE, BOB, GENERAL
 
 
 @contextmanager

@@ -4,43 +4,20 @@ from __future__ import annotations
 
 import time
 import urllib.error
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from calls_app import metrics
 from calls_app.bolt_app import build_parts, build_reconciler
 from calls_app.config import ConfigError, load_settings
 from calls_app.models import CallState
 from local_slack.app_requests import get, post, sign, slash_command_form
-from tests.conftest import ALICE, BOB, app_env, reply_text, serve_app
+from tests.support.app import app_env, reply_text, serve_app
+from tests.support.process import scrape
+from tests.support.workspace import ALICE, BOB
 
 FORM = "application/x-www-form-urlencoded"
-
-
-@dataclass
-class Scrape:
-    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-    def value(self, name: str, **labels: str) -> float:
-        return self.samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-    def __sub__(self, before: Scrape):
-        return lambda name, **labels: self.value(name, **labels) - before.value(name, **labels)
-
-
-def scrape(base_url: str) -> Scrape:
-    result = get(f"{base_url}/metrics")
-    assert result.status == 200, result
-    content_type = {k.lower(): v for k, v in result.headers.items()}["content-type"]
-    assert content_type.startswith("text/plain; version=0.0.4"), content_type
-    samples = {}
-    for family in text_string_to_metric_families(result.body):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return Scrape(samples)
 
 
 def test_a_calls_life_moves_the_counters(running_app):

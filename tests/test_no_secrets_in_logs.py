@@ -21,8 +21,9 @@ from calls_app.logging_setup import SecretRedactor, configure_logging
 from local_slack.app_requests import SIGNING_SECRET
 from local_slack.web_api import FakeSlack
 from tests.app_process import AppProcess, free_port
-from tests.conftest import ALICE, app_env
-from tests.test_oauth import CLIENT_ID, CLIENT_SECRET, TEAM_A, TOKEN_A, install, oauth_env
+from tests.support.app import app_env
+from tests.support.oauth import CLIENT_ID, CLIENT_SECRET, TEAM_A, TOKEN_A, install, oauth_env
+from tests.support.workspace import ALICE
 
 
 def test_a_whole_call_at_debug_level_logs_no_secret(running_app):

@@ -3,7 +3,6 @@ token, uninstalls, and tokens encrypted at rest."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import urllib.request
@@ -29,62 +28,32 @@ from calls_app.runtime import StartupError, check_stored_tokens
 from local_slack.app_requests import get
 from local_slack.web_api import FakeSlack
 from tests.app_process import PROJECT_ROOT, process_env
-from tests.conftest import ALICE, GENERAL, RunningApp, app_env, reply_text, serve_app
-
-CLIENT_ID = "1111.2222"
-CLIENT_SECRET = "oauth-client-secret-abcdef"
-TEAM_A, TEAM_B = "T0AAAAAAA", "T0BBBBBBB"
-TOKEN_A, TOKEN_B = "xoxb-team-a-000000000000", "xoxb-team-b-111111111111"
-BOB_B = "U0BOBINB01"  # a person in workspace B
-CHANNEL_B = "C0CHANNELB"
+from tests.support.app import RunningApp, reply_text, serve_app
+from tests.support.oauth import (
+    BOB_B,
+    CHANNEL_B,
+    TEAM_A,
+    TEAM_B,
+    TOKEN_A,
+    TOKEN_B,
+    install,
+    oauth_env,
+    two_workspaces_fake,
+)
+from tests.support.workspace import ALICE
 
 
 @pytest.fixture
 def oauth_fake() -> Iterator[FakeSlack]:
-    fake = FakeSlack(client_id=CLIENT_ID, client_secret=CLIENT_SECRET).start()
-    for team, token in ((TEAM_A, TOKEN_A), (TEAM_B, TOKEN_B)):
-        fake.add_team(team, bot_token="xoxb-unused-" + team)  # the workspace exists in Slack
-        fake.set_oauth_code(
-            f"code-{team}", team_id=team, bot_token=token, scope=",".join(BOT_SCOPES)
-        )
-    fake.add_user(ALICE, team_id=TEAM_A)
-    fake.add_channel(GENERAL, name="general", team_id=TEAM_A)
-    fake.add_user(BOB_B, team_id=TEAM_B)
-    fake.add_channel(CHANNEL_B, name="random", team_id=TEAM_B)
+    fake = two_workspaces_fake(scope=",".join(BOT_SCOPES))
     yield fake
     fake.stop()
-
-
-def oauth_env(fake: FakeSlack, database_url, **extra: str) -> dict[str, str]:
-    env = app_env(fake, database_url, SLACK_CLIENT_ID=CLIENT_ID, SLACK_CLIENT_SECRET=CLIENT_SECRET)
-    del env["SLACK_BOT_TOKEN"]
-    return {**env, **extra}
 
 
 @pytest.fixture
 def oauth_app(oauth_fake, database_url, clock) -> Iterator[RunningApp]:
     with serve_app(oauth_fake, database_url, clock, oauth_env(oauth_fake, database_url)) as app:
         yield app
-
-
-def install(app: RunningApp, team: str) -> str:
-    """The whole install flow as a browser goes through it; returns the success page."""
-    with urllib.request.urlopen(app.base_url + "/slack/install", timeout=10) as response:
-        page = response.read().decode()
-        cookie = response.headers["Set-Cookie"].split(";")[0]
-    authorize = re.search(r'href="(https://slack\.com/oauth/v2/authorize\?[^"]+)"', page)
-    assert authorize, page
-    url = authorize.group(1).replace("&amp;", "&")
-    assert f"client_id={CLIENT_ID}" in url
-    assert "scope=" + ",".join(BOT_SCOPES) + "&" in url
-    state = re.search(r"state=([^&]+)", url).group(1)
-    callback = urllib.request.Request(
-        f"{app.base_url}/slack/oauth_redirect?code=code-{team}&state={state}",
-        headers={"Cookie": cookie},
-    )
-    with urllib.request.urlopen(callback, timeout=10) as response:
-        assert response.status == 200
-        return response.read().decode()
 
 
 def stored_bot_tokens(app: RunningApp) -> dict[str, str]:

@@ -19,7 +19,6 @@ from sqlalchemy.engine import URL
 from calls_app.models import CallState
 from local_slack.app_requests import SIGNING_SECRET, SlackDriver, get
 from local_slack.web_api import FakeSlack
-from tests import test_process
 from tests.app_process import (
     PROJECT_ROOT,
     AppProcess,
@@ -28,14 +27,11 @@ from tests.app_process import (
     run_app,
     wait_healthy,
 )
-from tests.conftest import ALICE, GENERAL, Database, app_env
-from tests.test_metrics import scrape
-from tests.test_process import StartApp, command
+from tests.support.app import Database, app_env
+from tests.support.process import StartApp, command, scrape
+from tests.support.workspace import ALICE, GENERAL
 
 pytestmark = pytest.mark.slow
-
-# test_process.py's fixtures: a `python app.py` started and stopped, and its database.
-start_app, db = test_process.start_app, test_process.db
 
 
 def worker_pids(app: AppProcess) -> list[int]:

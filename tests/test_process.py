@@ -7,13 +7,10 @@ child process (gunicorn and its workers), started, signalled and killed as in pr
 from __future__ import annotations
 
 import contextlib
-import shutil
 import signal
 import socket
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,15 +24,16 @@ from calls_app.db import make_engine
 from calls_app.installations import installation_store
 from calls_app.models import CallState
 from calls_app.web import BODY_DEADLINE_SECONDS
-from local_slack.app_requests import SIGNING_SECRET, SlackDriver, get, post
+from local_slack.app_requests import SIGNING_SECRET, get, post
 from local_slack.web_api import FakeSlack
-from tests.app_process import AppProcess, free_port, run_app
-from tests.conftest import ALICE, Database, app_env, migrate, settle
+from tests.app_process import free_port, run_app
+from tests.support.app import Database, app_env, migrate, settle
+from tests.support.process import StartApp, command, driver
+from tests.support.workspace import ALICE
 
 pytestmark = pytest.mark.slow
 
 FORM = "application/x-www-form-urlencoded"
-REPLY_TIMEOUT = 10.0
 
 
 class Gate(threading.Event):
@@ -48,51 +46,6 @@ class Gate(threading.Event):
     def wait(self, timeout: float | None = None) -> bool:
         self.reached.set()
         return super().wait(timeout)
-
-
-StartApp = Callable[..., AppProcess]
-
-
-@pytest.fixture
-def start_app(fake_slack: FakeSlack, database_url: URL, tmp_path: Path) -> Iterator[StartApp]:
-    """Start `python app.py` with the given settings and wait until /healthz answers 200.
-
-    Every process started is killed (with its workers) at teardown, before the fake stops
-    and before the database is cleaned.
-    """
-    started: list[AppProcess] = []
-    # gunicorn's control socket goes to $XDG_RUNTIME_DIR (else ~/.gunicorn): keep it ours,
-    # on a path short enough for a Unix socket.
-    runtime_dir = tempfile.mkdtemp(prefix="calls-rt-")
-
-    def start(settings: dict[str, str], *, name: str = "app") -> AppProcess:
-        settings = {**settings, "XDG_RUNTIME_DIR": runtime_dir}
-        app = AppProcess(settings, port=free_port(), log_dir=tmp_path, name=name)
-        started.append(app.start())
-        return app.wait_ready(timeout=15)
-
-    yield start
-    for app in started:
-        app.stop()
-    shutil.rmtree(runtime_dir, ignore_errors=True)
-
-
-@pytest.fixture
-def db(database_url: URL) -> Iterator[Database]:
-    engine = make_engine(database_url)
-    yield Database(engine)
-    engine.dispose()
-
-
-def driver(app: AppProcess, fake: FakeSlack) -> SlackDriver:
-    return SlackDriver(app.events_url, fake.new_response_url)
-
-
-def command(app: AppProcess, fake: FakeSlack, text: str, *, user: str = ALICE) -> dict:
-    """`/call …` through the app's HTTP port; returns the private reply."""
-    result, response_url = driver(app, fake).command(text, user=user)
-    assert result.status == 200, (result, app.output())
-    return fake.wait_for_response(response_url, timeout=REPLY_TIMEOUT)
 
 
 def one_error_line(stderr: str) -> str:

@@ -6,8 +6,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from calls_app.models import CallState
-from tests.conftest import ADMIN, ALICE, BOB, CAROL, OWNER, reply_text
-from tests.test_reconciler import build_store, posted_then_died, registered_call
+from tests.support.app import reply_text
+from tests.support.reconciler import build_store, posted_then_died, registered_call
+from tests.support.workspace import ADMIN, ALICE, BOB, CAROL, OWNER
 
 CLICKS = 8
 

@@ -13,31 +13,24 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from slack_sdk import WebClient
 
-from calls_app import blocks
 from calls_app.bolt_app import build_parts, build_reconciler
 from calls_app.config import load_settings
 from calls_app.models import CallState, EndReason
 from calls_app.reconciler import PASS_LIMIT, backoff
-from calls_app.store import CallStore, NewCall
-from local_slack.web_api import FakeSlack
-from tests.conftest import ALICE, BOB, CAROL, GENERAL, RunningApp, app_env, reply_text, serve_app
-from tests.test_oauth import (
-    BOB_B,
-    CHANNEL_B,
-    CLIENT_ID,
-    CLIENT_SECRET,
-    TEAM_A,
-    TEAM_B,
-    TOKEN_A,
-    TOKEN_B,
-    install,
-    oauth_env,
+from calls_app.store import NewCall
+from tests.support import oauth
+from tests.support.app import RunningApp, app_env, reply_text, serve_app
+from tests.support.reconciler import (
+    LEASE,
+    build_store,
+    posted_then_died,
+    registered_call,
+    slack_client,
 )
+from tests.support.workspace import ALICE, BOB, CAROL, GENERAL
 
 ROOT = Path(__file__).resolve().parent.parent
-LEASE = timedelta(seconds=60)
 
 
 @pytest.fixture
@@ -55,11 +48,6 @@ def new_reconciler(running_app, database_url):
 def reconcile(new_reconciler):
     """One pass, as the background thread makes it."""
     return new_reconciler().run_once
-
-
-def slack_client(app) -> WebClient:
-    """Slack itself, acting on its own (a user in Slack's UI, another app): no retries."""
-    return WebClient(token=app.fake.bot_token, base_url=app.fake.base_url, retry_handlers=[])
 
 
 def test_a_call_past_the_time_limit_is_ended_and_says_so(running_app, reconcile):
@@ -134,16 +122,6 @@ def test_a_registered_call_whose_message_was_never_posted_gets_it(running_app, r
     stored = app.db.call(call.id)
     assert stored.message_ts == app.fake.messages[0].ts
     assert reconcile() == {}
-
-
-def posted_then_died(app, call) -> str:
-    """The call's message, posted as its starter posts it; the starter died before recording
-    it. Returns the message's ts."""
-    message = blocks.live_call_message(call)
-    posted = slack_client(app).chat_postMessage(
-        channel=GENERAL, text=message.text, blocks=message.blocks
-    )
-    return posted["ts"]
 
 
 def test_a_message_its_starter_died_before_recording_becomes_the_calls_at_a_press(
@@ -316,32 +294,6 @@ def test_the_command_line_runs_one_pass(running_app, database_url):
     assert app.db.call(call.id).state == CallState.ENDED
 
 
-def registered_call(app, store, title: str, *, invitees: tuple[str, ...] = ()):
-    """A start that died after Slack registered its call (calls.add) and before it posted:
-    written as the app writes it, registered in Slack as the app registers it."""
-    now = app.clock()
-    call = store.create_starting(
-        NewCall("T0001", None, GENERAL, title, "https://meet.example.org/x", ALICE, now),
-        lease_until=now + LEASE,
-        invitees=invitees,
-    )
-    call.slack_call_id = slack_client(app).calls_add(
-        external_unique_id=call.external_unique_id,
-        join_url=call.join_url,
-        created_by=ALICE,
-        title=title,
-        users=[{"slack_id": ALICE}],
-    )["call"]["id"]
-    assert store.mark_registered(
-        call.id, slack_call_id=call.slack_call_id, lease=now + LEASE, renewed=now + LEASE
-    )
-    return call
-
-
-def build_store(app) -> CallStore:
-    return CallStore(app.db.engine)
-
-
 def test_a_start_slower_than_its_lease_is_given_up_and_undone_in_slack(running_app, reconcile):
     app = running_app
     answer = threading.Event()
@@ -470,20 +422,15 @@ def test_an_invitation_slack_refuses_is_recorded_and_not_retried(running_app, re
 @pytest.fixture
 def two_workspaces(database_url, clock) -> Iterator[RunningApp]:
     """The app installed by OAuth in workspaces A and B, each with its own token."""
-    fake = FakeSlack(client_id=CLIENT_ID, client_secret=CLIENT_SECRET).start()
-    for team, token in ((TEAM_A, TOKEN_A), (TEAM_B, TOKEN_B)):
-        fake.add_team(team, bot_token="xoxb-unused-" + team)
-        fake.set_oauth_code(f"code-{team}", team_id=team, bot_token=token)
-    fake.add_user(ALICE, team_id=TEAM_A)
-    fake.add_channel(GENERAL, name="general", team_id=TEAM_A)
-    fake.add_user(BOB_B, team_id=TEAM_B)
-    fake.add_channel(CHANNEL_B, name="random", team_id=TEAM_B)
+    fake = oauth.two_workspaces_fake()
     try:
         # A backlog of PASS_LIMIT + 1 calls, all started by one person in one channel.
         caps = {"CALLS_MAX_LIVE_PER_CHANNEL": "50", "CALLS_MAX_LIVE_PER_PERSON": "50"}
-        with serve_app(fake, database_url, clock, oauth_env(fake, database_url, **caps)) as app:
-            install(app, TEAM_A)
-            install(app, TEAM_B)
+        with serve_app(
+            fake, database_url, clock, oauth.oauth_env(fake, database_url, **caps)
+        ) as app:
+            oauth.install(app, oauth.TEAM_A)
+            oauth.install(app, oauth.TEAM_B)
             yield app
     finally:
         fake.stop()
@@ -491,7 +438,7 @@ def two_workspaces(database_url, clock) -> Iterator[RunningApp]:
 
 def reconcile_workspaces(app: RunningApp, database_url):
     """Each pass as a fresh process would make it (a minute apart: Slack's windows are new)."""
-    settings = load_settings(oauth_env(app.fake, database_url))
+    settings = load_settings(oauth.oauth_env(app.fake, database_url))
 
     def one_pass() -> Counter[str]:
         return build_reconciler(build_parts(settings, app.db.engine, clock=app.clock)).run_once()
@@ -502,10 +449,13 @@ def reconcile_workspaces(app: RunningApp, database_url):
 def backlog_in_a_then_a_call_in_b(app: RunningApp):
     """More calls in A than a pass takes, then one in B; all of them past the time limit."""
     a_calls = [
-        app.start_call(f"start A{n}", user=ALICE, team_id=TEAM_A) for n in range(PASS_LIMIT + 1)
+        app.start_call(f"start A{n}", user=ALICE, team_id=oauth.TEAM_A)
+        for n in range(PASS_LIMIT + 1)
     ]
     app.clock.advance(seconds=1)
-    b_call = app.start_call("start Beta", user=BOB_B, team_id=TEAM_B, channel=CHANNEL_B)
+    b_call = app.start_call(
+        "start Beta", user=oauth.BOB_B, team_id=oauth.TEAM_B, channel=oauth.CHANNEL_B
+    )
     app.clock.advance(hours=12, seconds=2)
     return a_calls, b_call
 
@@ -515,7 +465,7 @@ def test_a_workspace_whose_token_slack_refuses_does_not_hold_up_another(
 ):
     app = two_workspaces
     a_calls, b_call = backlog_in_a_then_a_call_in_b(app)
-    app.fake.revoke_token(TOKEN_A)
+    app.fake.revoke_token(oauth.TOKEN_A)
     reconcile = reconcile_workspaces(app, database_url)
     before = len(app.fake.requests)
     assert reconcile() == {
@@ -524,9 +474,9 @@ def test_a_workspace_whose_token_slack_refuses_does_not_hold_up_another(
     }
     this_pass = app.fake.requests[before:]
     # One refusal tells enough: nothing more is asked with A's token.
-    (refused,) = [r for r in this_pass if r.token == TOKEN_A]
+    (refused,) = [r for r in this_pass if r.token == oauth.TOKEN_A]
     assert (refused.method, refused.response["error"]) == ("calls.end", "token_revoked")
-    (ended,) = [r for r in this_pass if r.method == "calls.end" and r.token == TOKEN_B]
+    (ended,) = [r for r in this_pass if r.method == "calls.end" and r.token == oauth.TOKEN_B]
     assert (ended.args["id"], ended.status) == (b_call.slack_call_id, 200)
     assert app.fake.calls[b_call.slack_call_id].ended
     stored = app.db.call(b_call.id)
@@ -541,7 +491,7 @@ def test_a_workspace_whose_token_slack_refuses_does_not_hold_up_another(
         assert app.db.present(call.id) == []
     assert not any(app.fake.calls[c.slack_call_id].ended for c in a_calls)  # Slack wasn't told
     assert reconcile() == {}
-    assert [r for r in app.fake.requests[before:] if r.token == TOKEN_A] == [refused]
+    assert [r for r in app.fake.requests[before:] if r.token == oauth.TOKEN_A] == [refused]
 
 
 def test_one_workspaces_backlog_does_not_hold_up_anothers_calls(two_workspaces, database_url):

@@ -12,8 +12,9 @@ from calls_app.bolt_app import build_parts, build_reconciler
 from calls_app.config import ConfigError, load_settings
 from calls_app.models import CallState, Invitation, Participant
 from calls_app.store import CallStore
-from tests.conftest import ALICE, BOB, CAROL, app_env
-from tests.listeners.events.test_app_home import home_of, texts
+from tests.support.app import app_env
+from tests.support.views import home_of, texts
+from tests.support.workspace import ALICE, BOB, CAROL
 
 # Nothing else the reconciler does may end the live call while the clock moves a year.
 NEVER = "87600h"

@@ -6,7 +6,8 @@ import logging
 import threading
 
 from calls_app.models import CallState
-from tests.conftest import ALICE, BOB, GENERAL, reply_text
+from tests.support.app import reply_text
+from tests.support.workspace import ALICE, BOB, GENERAL
 
 
 def test_a_429_on_a_persons_action_tells_them_and_holds_that_method_until_retry_after(

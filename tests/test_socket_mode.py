@@ -37,7 +37,6 @@ from local_slack.app_requests import (
 )
 from local_slack.web_api import FakeSlack
 from tests.app_process import AppProcess, free_port, run_app
-from tests.conftest import ALICE, BOB, GENERAL, Database, app_env
 from tests.fake_socket_mode import (
     CLOSE_PROTOCOL_ERROR,
     OP_CLOSE,
@@ -46,6 +45,8 @@ from tests.fake_socket_mode import (
     SocketModeConnection,
     encode_frame,
 )
+from tests.support.app import Database, app_env
+from tests.support.workspace import ALICE, BOB, GENERAL
 
 pytestmark = pytest.mark.slow
 

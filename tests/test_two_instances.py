@@ -10,7 +10,8 @@ from calls_app.db import make_engine
 from calls_app.models import CallState
 from local_slack.app_requests import SlackDriver
 from tests.app_process import AppProcess, free_port
-from tests.conftest import ALICE, BOB, Database, app_env, settle
+from tests.support.app import Database, app_env, settle
+from tests.support.workspace import ALICE, BOB
 
 pytestmark = pytest.mark.slow
 CLICKS = 8

@@ -11,7 +11,8 @@ from sqlalchemy.engine import URL
 
 from calls_app.models import CallState
 from local_slack.web_api import FakeSlack
-from tests.conftest import ALICE, BOB, GENERAL, FakeClock, RunningApp, app_env, serve_app
+from tests.support.app import FakeClock, RunningApp, app_env, serve_app
+from tests.support.workspace import ALICE, BOB, GENERAL
 from tests.test_jitsi_presence import TOKEN, join, reconciler_pass
 
 MESSAGE_TS = "1700000000.000200"

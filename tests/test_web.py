@@ -16,7 +16,8 @@ from calls_app.config import load_settings
 from calls_app.db import make_engine
 from calls_app.runtime import build_wsgi_app
 from local_slack.app_requests import get, post, sign
-from tests.conftest import ALICE, _QuietHandler, _Server, app_env
+from tests.support.app import QuietHandler, QuietServer, app_env
+from tests.support.workspace import ALICE
 
 START_FORM = urlencode(
     {
@@ -146,7 +147,7 @@ def test_healthz_is_503_when_the_database_does_not(fake_slack, tmp_path):
     down = make_url("postgresql+psycopg://postgres@127.0.0.1:9/none?connect_timeout=2")
     settings = load_settings(app_env(fake_slack, make_url(f"sqlite:///{tmp_path}/x.db")))
     wsgi = build_wsgi_app(settings, make_engine(down))
-    server = make_server("127.0.0.1", 0, wsgi, server_class=_Server, handler_class=_QuietHandler)
+    server = make_server("127.0.0.1", 0, wsgi, server_class=QuietServer, handler_class=QuietHandler)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         result = get(f"http://127.0.0.1:{server.server_port}/healthz")

@@ -16,8 +16,9 @@ from calls_app.models import CallState, EndReason
 from calls_app.providers.zoom import signed_by_zoom, url_validation_answer
 from local_slack.app_requests import HttpResult, post
 from local_slack.web_api import FakeSlack
-from tests.conftest import ALICE, BOB, FakeClock, RunningApp, app_env, reply_text, serve_app
 from tests.fake_zoom import FakeZoom
+from tests.support.app import FakeClock, RunningApp, app_env, reply_text, serve_app
+from tests.support.workspace import ALICE, BOB
 
 SECRET = "zoom-secret-token-abc"
 ALICE_EMAIL = "alice@example.org"

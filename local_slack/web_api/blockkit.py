@@ -132,6 +132,10 @@ class BlockKitValidator:
             self.fail(f"{pointer}/verbatim", "verbatim is a boolean, allowed only on mrkdwn")
         self.check_string(obj.get("text"), f"{pointer}/text", max_len=max_len)
 
+    def check_optional_plain(self, obj: Any, pointer: str, *, max_len: int) -> None:
+        """An optional plain_text object: a placeholder, a hint, a title, a modal's buttons."""
+        self.check_text(obj, pointer, max_len=max_len, plain_only=True, required=False)
+
     def _list(self, value: Any, pointer: str, *, max_items: int, what: str) -> list:
         if not isinstance(value, list) or not value:
             self.fail(pointer, f"must be a non-empty array of {what}")
@@ -219,15 +223,11 @@ class BlockKitValidator:
 
     def _image(self, block: dict, pointer: str) -> None:
         self._image_element(block, pointer)
-        self.check_text(
-            block.get("title"), f"{pointer}/title", max_len=2000, plain_only=True, required=False
-        )
+        self.check_optional_plain(block.get("title"), f"{pointer}/title", max_len=2000)
 
     def _input(self, block: dict, pointer: str) -> None:
         self.check_text(block.get("label"), f"{pointer}/label", max_len=2000, plain_only=True)
-        self.check_text(
-            block.get("hint"), f"{pointer}/hint", max_len=2000, plain_only=True, required=False
-        )
+        self.check_optional_plain(block.get("hint"), f"{pointer}/hint", max_len=2000)
         if "element" not in block:
             self.fail(f"{pointer}/element", "an input block needs an element")
         else:
@@ -286,13 +286,7 @@ class BlockKitValidator:
             self.fail(f"{pointer}/style", f"must be primary or danger, got {style!r}")
 
     def _placeholder(self, element: dict, pointer: str) -> None:
-        self.check_text(
-            element.get("placeholder"),
-            f"{pointer}/placeholder",
-            max_len=150,
-            plain_only=True,
-            required=False,
-        )
+        self.check_optional_plain(element.get("placeholder"), f"{pointer}/placeholder", max_len=150)
 
     def _select(self, element: dict, pointer: str) -> None:
         self._placeholder(element, pointer)
@@ -325,13 +319,7 @@ class BlockKitValidator:
                 continue
             self.check_text(option.get("text"), f"{where}/text", max_len=75, plain_only=plain_only)
             self.check_string(option.get("value"), f"{where}/value", max_len=150)
-            self.check_text(
-                option.get("description"),
-                f"{where}/description",
-                max_len=75,
-                plain_only=True,
-                required=False,
-            )
+            self.check_optional_plain(option.get("description"), f"{where}/description", max_len=75)
 
     def _image_element(self, element: dict, pointer: str) -> None:
         if "slack_file" not in element:

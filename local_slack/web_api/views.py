@@ -29,9 +29,7 @@ def check_view(state: SlackState, team: Team, view: Any, *, types: tuple[str, ..
     if kind == "modal":
         checker.check_text(view.get("title"), "/view/title", max_len=24, plain_only=True)
         for key in ("submit", "close"):
-            checker.check_text(
-                view.get(key), f"/view/{key}", max_len=24, plain_only=True, required=False
-            )
+            checker.check_optional_plain(view.get(key), f"/view/{key}", max_len=24)
         blocks = view.get("blocks")
         has_input = isinstance(blocks, list) and any(
             isinstance(b, dict) and b.get("type") == "input" for b in blocks

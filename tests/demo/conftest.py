@@ -13,23 +13,11 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from local_slack.slack import LocalSlack
-from local_slack.workspace import DEMO
-from tests.conftest import FakeClock, RunningApp, serve_app
-
-ADA, BEN, CHLOE, DEV = (person.id for person in DEMO.people)  # Ada is the workspace's admin
-GENERAL, DESIGN, RANDOM = (channel.id for channel in DEMO.channels)  # the app is not in #random
+from tests.support.app import FakeClock, RunningApp, serve_app
+from tests.support.demo import app_settings
 
 # CI sets this: there a missing browser is a failure, not a skip.
 REQUIRE_BROWSER = "CALLS_REQUIRE_BROWSER"
-
-
-def app_settings(slack: LocalSlack, database_url: str) -> dict[str, str]:
-    return {
-        **slack.app_settings(),
-        "DATABASE_URL": database_url,
-        "CALLS_JITSI_BASE_URL": "https://meet.invalid/",  # a name that never resolves
-        "CALLS_HOME_REFRESH": "1",
-    }
 
 
 @pytest.fixture

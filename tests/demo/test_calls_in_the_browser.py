@@ -7,8 +7,8 @@ import pytest
 
 from calls_app.models import CallState
 from local_slack.slack import LocalSlack
-from tests.conftest import RunningApp
-from tests.demo.conftest import ADA, BEN, GENERAL
+from tests.support.app import RunningApp
+from tests.support.demo import ADA, BEN, GENERAL
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from local_slack.slack import LocalSlack
-from tests.conftest import FakeClock, RunningApp, serve_app
-from tests.demo.conftest import ADA, BEN, CHLOE, DESIGN, GENERAL, app_settings
+from tests.support.app import FakeClock, RunningApp, serve_app
+from tests.support.demo import ADA, BEN, CHLOE, DESIGN, GENERAL, app_settings
 
 
 class Page:

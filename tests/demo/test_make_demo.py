@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.app_process import process_env
-from tests.demo.conftest import ADA, GENERAL
+from tests.support.demo import ADA, GENERAL
 
 pytestmark = pytest.mark.slow
 

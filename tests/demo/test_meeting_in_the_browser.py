@@ -12,8 +12,8 @@ import pytest
 from calls_app.models import CallState
 from local_slack.meeting import BASE_URL
 from local_slack.slack import LocalSlack
-from tests.conftest import RunningApp
-from tests.demo.conftest import ADA, GENERAL
+from tests.support.app import RunningApp
+from tests.support.demo import ADA, GENERAL
 
 pytestmark = pytest.mark.slow
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 import pytest
 
 from calls_app.models import CallState
-from tests import test_enterprise
-from tests.conftest import ADMIN, ALICE, OTHER_TEAM, reply_text
-from tests.test_enterprise import ORG, TEAM_A, TEAM_B, start_in
+from tests.support.app import reply_text
+from tests.support.enterprise import ORG, TEAM_A, TEAM_B, start_in
+from tests.support.workspace import ADMIN, ALICE, OTHER_TEAM
 
-# An organization-wide install on two workspaces of one Grid organization.
-org_fake, org_app = test_enterprise.org_fake, test_enterprise.org_app
+# org_app (conftest): an organization-wide install on two workspaces of one Grid organization.
 
 FOREIGNER = "U0FOREIGN1"  # in our channel through Slack Connect; of another organization
 REFUSED = "Only the person who started this call or a workspace admin can {} it."

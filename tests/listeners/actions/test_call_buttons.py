@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from calls_app.models import CallState
-from tests.conftest import ADMIN, ALICE, BOB, CAROL, OTHER_TEAM, reply_text
+from tests.support.app import reply_text
+from tests.support.workspace import ADMIN, ALICE, BOB, CAROL, OTHER_TEAM
 
 
 def test_join_button_registers_the_person(running_app):

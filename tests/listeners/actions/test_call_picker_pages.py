@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from calls_app.models import CallState
-from tests.conftest import ALICE, BOB, CAROL, RunningApp, app_env, reply_text, serve_app
+from tests.support.app import RunningApp, app_env, reply_text, serve_app
+from tests.support.workspace import ALICE, BOB, CAROL
 
 STALE = "That button no longer works. Run the command again."
 

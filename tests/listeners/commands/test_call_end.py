@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from calls_app.models import CallState
-from tests.conftest import ADMIN, ALICE, BOB, OWNER, reply_text
+from tests.support.app import reply_text
+from tests.support.workspace import ADMIN, ALICE, BOB, OWNER
 
 
 def test_end_sends_the_duration_in_seconds_and_updates_the_message(running_app):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import ALICE, BOB, CAROL, reply_text
+from tests.support.app import reply_text
+from tests.support.workspace import ALICE, BOB, CAROL
 
 
 def test_join_registers_the_person_and_offers_the_link(running_app):

@@ -8,19 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from calls_app.models import CallState
-from tests.conftest import (
-    ADMIN,
-    ALICE,
-    BOB,
-    CAROL,
-    GENERAL,
-    OWNER,
-    RunningApp,
-    app_env,
-    reply_text,
-    serve_app,
-)
-from tests.listeners.views.test_start_modal import open_start_modal, values
+from tests.support.app import RunningApp, app_env, reply_text, serve_app
+from tests.support.views import open_start_modal, values
+from tests.support.workspace import ADMIN, ALICE, BOB, CAROL, GENERAL, OWNER
 
 RANDOM = "C0RANDOM01"  # a second channel the app is in
 CHANNEL_FULL = "This channel already has the most calls it may have running at once"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from calls_app.models import CallState
-from tests.conftest import ADMIN, ALICE, BOB, CAROL, reply_text
+from tests.support.app import reply_text
+from tests.support.workspace import ADMIN, ALICE, BOB, CAROL
 
 
 def test_rename_updates_slack_the_database_and_the_message(running_app):

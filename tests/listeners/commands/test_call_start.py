@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from calls_app.models import CallState
-from tests.conftest import ALICE, BOB, CAROL, GENERAL, OUTSIDE, reply_text
+from tests.support.app import reply_text
+from tests.support.workspace import ALICE, BOB, CAROL, GENERAL, OUTSIDE
 
 
 def test_start_registers_the_call_posts_it_and_stores_it(running_app):

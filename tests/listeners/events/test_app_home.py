@@ -8,28 +8,8 @@ from sqlalchemy import event, insert
 
 from calls_app.db import autocommitting
 from calls_app.models import Call, CallState, Participant
-from tests.conftest import ADMIN, ALICE, BOB, CAROL, GENERAL
-
-
-def home_of(app, user: str) -> dict:
-    """Open Home as Slack does and return the view the app published."""
-    before = len(app.fake.attempts_to("views.publish"))
-    result = app.slack.open_home(user=user)
-    assert result.status == 200
-    app.fake.wait_for(lambda: len(app.fake.attempts_to("views.publish")) > before)
-    return app.fake.home_views[user]
-
-
-def texts(view: dict) -> str:
-    """Every piece of text in the view, one per line."""
-    out = []
-    for block in view["blocks"]:
-        if "text" in block:
-            out.append(block["text"]["text"])
-        for element in block.get("elements", []):
-            text = element.get("text")
-            out.append(text["text"] if isinstance(text, dict) else text or "")
-    return "\n".join(out)
+from tests.support.views import home_of, texts
+from tests.support.workspace import ADMIN, ALICE, BOB, CAROL, GENERAL
 
 
 def buttons(view: dict) -> list[dict]:

@@ -7,32 +7,10 @@ import time
 
 from calls_app.models import CallState
 from calls_app.slack_gateway import MAX_MEMBER_PAGES, MEMBER_PAGE_SIZE
-from tests.conftest import ALICE, BOB, CAROL, GENERAL, OUTSIDE
+from tests.support.views import open_start_modal, values
+from tests.support.workspace import ALICE, BOB, CAROL, GENERAL, OUTSIDE
 
 CLOSED = "C0CLOSED"  # a public channel the app is in and Alice is not
-
-
-def open_start_modal(app, user: str = ALICE) -> dict:
-    before = len(app.fake.views)
-    result, trigger_id = app.slack.click_in_home("home_start_call", "start", user=user)
-    assert result.status == 200
-    app.fake.wait_for(lambda: len(app.fake.views) > before)
-    opened = app.fake.views[-1]
-    assert opened["method"] == "views.open"
-    assert opened["trigger_id"] == trigger_id
-    return opened
-
-
-def values(*, channel: str | None, title: str | None = None, people: list[str] | None = None):
-    return {
-        "channel_block": {
-            "channel_input": {"type": "conversations_select", "selected_conversation": channel}
-        },
-        "title_block": {"title_input": {"type": "plain_text_input", "value": title}},
-        "people_block": {
-            "people_input": {"type": "multi_users_select", "selected_users": people or []}
-        },
-    }
 
 
 def test_the_modal_defaults_to_the_last_channel_used(running_app):
