@@ -86,6 +86,18 @@ def run_app(
     )
 
 
+def run_module(module: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`python -m module args…` from the project root, as an operator runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 class AppProcess:
     """One `python app.py` serving HTTP on ``port``; output goes to files under ``log_dir``."""
 

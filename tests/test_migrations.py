@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -15,8 +12,7 @@ from sqlalchemy.engine import make_url
 
 from calls_app.db import make_engine
 from calls_app.runtime import StartupError, alembic_config, check_schema
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.app_process import run_module
 
 
 def with_connection(url, action) -> None:
@@ -76,14 +72,7 @@ def test_the_alembic_command_line_migrates_as_make_run_does(tmp_path):
     """`alembic upgrade head` (what `make migrate` runs) commits, and the app then starts."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/cli.db"}
     for args in (["upgrade", "head"], ["check"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "alembic", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = run_module("alembic", *args, env=env)
         assert done.returncode == 0, done.stderr
     engine = make_engine(make_url(env["DATABASE_URL"]))
     check_schema(engine)

@@ -4,7 +4,6 @@ token, uninstalls, and tokens encrypted at rest."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
@@ -27,7 +26,7 @@ from calls_app.models import CallState, EndReason
 from calls_app.runtime import StartupError, check_stored_tokens
 from local_slack.app_requests import get
 from local_slack.web_api import FakeSlack
-from tests.app_process import PROJECT_ROOT, process_env
+from tests.app_process import process_env, run_module
 from tests.support.app import RunningApp, reply_text, serve_app
 from tests.support.oauth import (
     BOB_B,
@@ -251,14 +250,8 @@ def decrypted(rows: list[dict], key: str) -> list[dict]:
 def encrypt_tokens(fake: FakeSlack, database_url, keys: str | None) -> subprocess.CompletedProcess:
     """`python -m calls_app encrypt-tokens`, as an operator runs it."""
     extra = {"CALLS_ENCRYPTION_KEY": keys} if keys else {}
-    return subprocess.run(
-        [sys.executable, "-m", "calls_app", "encrypt-tokens"],
-        cwd=PROJECT_ROOT,
-        env=process_env(oauth_env(fake, database_url, **extra)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = process_env(oauth_env(fake, database_url, **extra))
+    return run_module("calls_app", "encrypt-tokens", env=env)
 
 
 def test_with_several_keys_the_first_encrypts_and_any_decrypts(oauth_fake, database_url, clock):

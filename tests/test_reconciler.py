@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -19,6 +16,7 @@ from calls_app.config import load_settings
 from calls_app.models import CallState, EndReason
 from calls_app.reconciler import PASS_LIMIT, backoff
 from calls_app.store import NewCall
+from tests.app_process import run_module
 from tests.support import oauth
 from tests.support.app import RunningApp, app_env, reply_text, serve_app
 from tests.support.reconciler import (
@@ -29,8 +27,6 @@ from tests.support.reconciler import (
     slack_client,
 )
 from tests.support.workspace import ALICE, BOB, CAROL, GENERAL
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -281,14 +277,7 @@ def test_the_command_line_runs_one_pass(running_app, database_url):
         **app_env(app.fake, database_url, CALLS_MAX_DURATION="1s"),
     }
     time.sleep(1.1)  # the CLI reads the real clock: let the call pass its 1 s limit
-    done = subprocess.run(
-        [sys.executable, "-m", "calls_app", "reconcile"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_module("calls_app", "reconcile", env=env)
     assert done.returncode == 0, done.stderr
     assert "ended over the time limit: 1" in done.stdout
     assert app.db.call(call.id).state == CallState.ENDED

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from calls_app.models import CallState
+from calls_app.models import Call, CallState
 from tests.support.app import reply_text
 from tests.support.workspace import ADMIN, ALICE, BOB, CAROL, OTHER_TEAM
 
@@ -81,12 +81,17 @@ def test_rename_button_from_someone_else_opens_no_modal(running_app):
     assert app.fake.views == []
 
 
-def test_an_empty_title_in_the_modal_is_a_field_error(running_app):
-    app = running_app
+def rename_modal_of_a_new_call(app) -> tuple[Call, dict]:
+    """A call Alice has just started, and the Rename modal she opens from its message."""
     call = app.start_call("start Standup")
     app.slack.click("call_rename", str(call.id), user=ALICE)
     app.fake.wait_for(lambda: app.fake.views)
-    view = app.fake.views[0]["view"]
+    return call, app.fake.views[0]["view"]
+
+
+def test_an_empty_title_in_the_modal_is_a_field_error(running_app):
+    app = running_app
+    _, view = rename_modal_of_a_new_call(app)
     submitted = app.slack.submit_view(
         view,
         {"title_block": {"title_input": {"type": "plain_text_input", "value": "  "}}},
@@ -101,10 +106,7 @@ def test_an_empty_title_in_the_modal_is_a_field_error(running_app):
 
 def test_a_forged_modal_submission_from_someone_else_is_a_field_error(running_app):
     app = running_app
-    call = app.start_call("start Standup")
-    app.slack.click("call_rename", str(call.id), user=ALICE)
-    app.fake.wait_for(lambda: app.fake.views)
-    view = app.fake.views[0]["view"]
+    call, view = rename_modal_of_a_new_call(app)
     submitted = app.slack.submit_view(
         view, {"title_block": {"title_input": {"type": "plain_text_input", "value": "x"}}}, user=BOB
     )
