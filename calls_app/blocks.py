@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from calls_app.command_text import Verb
 from calls_app.models import Call, CallState, EndReason
 from calls_app.store import HomeCalls
 from calls_app.text import escape_mrkdwn, format_duration, truncate
@@ -251,7 +252,7 @@ def _json_object(raw: str) -> dict | None:
 class PickerPage:
     """What the picker's More button carries: the verb, the page to show, a new title."""
 
-    verb: str
+    verb: Verb
     page: int
     title: str | None
 
@@ -266,13 +267,13 @@ class PickerPage:
         if (data := _json_object(raw)) is None:
             return None
         verb, page, title = data.get("verb"), data.get("page"), data.get("title")
-        if not isinstance(verb, str) or type(page) is not int or not isinstance(title, str | None):
+        if verb not in list(Verb) or type(page) is not int or not isinstance(title, str | None):
             return None
-        return cls(verb=verb, page=page, title=title)
+        return cls(verb=Verb(verb), page=page, title=title)
 
 
 def call_picker(
-    *, question: str, verb: str, calls: Sequence[Call], title: str | None, page: int = 0
+    *, question: str, verb: Verb, calls: Sequence[Call], title: str | None, page: int = 0
 ) -> Message:
     """One button per call, each carrying what to do with it; a page of them at a time, with
     a More button while calls remain after it."""
@@ -287,7 +288,7 @@ def call_picker(
             value["title"] = title
         started = f" ({call.started_at:%H:%M} UTC)"  # tells apart calls with the same title
         label = truncate(call.title, BUTTON_TEXT_LIMIT - len(started)) + started
-        url = call.join_url if verb == "join" else None  # a join pick opens the call too
+        url = call.join_url if verb == Verb.JOIN else None  # a join pick opens the call too
         buttons.append(button(label, f"{ActionId.PICK}_{index}", json.dumps(value), url=url))
     picker = [mrkdwn_section(question), actions_block(buttons, block_id=BlockId.PICKER)]
     if pages > 1:

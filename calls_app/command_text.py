@@ -9,13 +9,28 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 from calls_app.errors import UsageError
 from calls_app.text import truncate
 
 MAX_TITLE_LENGTH = 150  # Slack's header limit; the title is shown in one
-VERBS = ("start", "end", "join", "leave", "rename", "status", "help")
+
+
+class Verb(StrEnum):
+    """What `/call` is asked to do; the picker's buttons carry one of ON_A_CALL."""
+
+    START = "start"
+    END = "end"
+    JOIN = "join"
+    LEAVE = "leave"
+    RENAME = "rename"
+    STATUS = "status"
+    HELP = "help"
+
+
+ON_A_CALL = frozenset({Verb.END, Verb.JOIN, Verb.LEAVE, Verb.RENAME})  # act on one existing call
 
 _TOKEN = re.compile(r"<[^<>]*>|\S+")
 _USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")
@@ -27,7 +42,7 @@ _SPECIAL = re.compile(r"^<!(?:subteam\^[A-Z0-9]+\|)?@?([^>|]+)(?:\|[^>]*)?>$")
 
 @dataclass(frozen=True)
 class CallCommand:
-    verb: str
+    verb: Verb
     title: str | None = None
     invitees: tuple[str, ...] = field(default=())
     join_url: str | None = None
@@ -37,19 +52,20 @@ def parse(text: str) -> CallCommand:
     """The command, or UsageError saying what is wrong."""
     text = text.strip()
     if not text:
-        return CallCommand("help")
-    verb, rest = (text.split(None, 1) + [""])[:2]  # any whitespace: shift-enter gives a newline
-    verb = verb.lower()
+        return CallCommand(Verb.HELP)
+    word, rest = (text.split(None, 1) + [""])[:2]  # any whitespace: shift-enter gives a newline
     rest = rest.strip()
-    if verb not in VERBS:
-        raise UsageError(f"I don't know `{verb[:40]}`.")  # still escaped as Slack sent it
-    if verb == "start":
+    try:
+        verb = Verb(word.lower())
+    except ValueError:  # named as Slack sent it, still escaped
+        raise UsageError(f"I don't know `{word.lower()[:40]}`.") from None
+    if verb == Verb.START:
         return _parse_start(rest)
-    if verb == "rename":
+    if verb == Verb.RENAME:
         title = _plain_title(_TOKEN.findall(rest))
         if not title:
             raise UsageError("Give the new title: `/call rename <new title>`.")
-        return CallCommand("rename", title=title)
+        return CallCommand(Verb.RENAME, title=title)
     if rest:
         raise UsageError(f"`/call {verb}` takes nothing after it.")
     return CallCommand(verb)
@@ -72,7 +88,7 @@ def _parse_start(rest: str) -> CallCommand:
             raise UsageError("Give at most one link for people to join.")
         join_url = _https_join_url(url)
     return CallCommand(
-        "start", title=_plain_title(words) or None, invitees=tuple(invitees), join_url=join_url
+        Verb.START, title=_plain_title(words) or None, invitees=tuple(invitees), join_url=join_url
     )
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from calls_app.text import escape_mrkdwn
 
 if TYPE_CHECKING:
+    from calls_app.command_text import Verb
     from calls_app.models import Call
 
 
@@ -64,9 +65,9 @@ class CallBeingEnded(CallsError):
 
 
 class NotAllowed(CallsError):
-    def __init__(self, action: str) -> None:
+    def __init__(self, verb: Verb) -> None:
         super().__init__(
-            f"Only the person who started this call or a workspace admin can {action} it."
+            f"Only the person who started this call or a workspace admin can {verb} it."
         )
 
 
@@ -96,14 +97,14 @@ class NotInCall(CallsError):
 class ChooseCall(CallsError):
     """Several calls fit; the person picks one instead of the app guessing."""
 
-    def __init__(self, verb: str, calls: Sequence[Call], title: str | None = None) -> None:
+    def __init__(self, verb: Verb, calls: Sequence[Call], title: str | None = None) -> None:
         super().__init__(self.question(verb))
         self.verb = verb
         self.calls = list(calls)
         self.title = title
 
     @staticmethod
-    def question(verb: str) -> str:
+    def question(verb: Verb) -> str:
         return f"Several calls are running here. Which one do you want to {verb}?"
 
 
