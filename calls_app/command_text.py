@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from calls_app import wording
 from calls_app.errors import UsageError
 from calls_app.text import truncate
 
@@ -58,16 +59,16 @@ def parse(text: str) -> CallCommand:
     try:
         verb = Verb(word.lower())
     except ValueError:  # named as Slack sent it, still escaped
-        raise UsageError(f"I don't know `{word.lower()[:40]}`.") from None
+        raise UsageError(wording.unknown_verb(word.lower())) from None
     if verb == Verb.START:
         return _parse_start(rest)
     if verb == Verb.RENAME:
         title = _plain_title(_TOKEN.findall(rest))
         if not title:
-            raise UsageError("Give the new title: `/call rename <new title>`.")
+            raise UsageError(wording.RENAME_NEEDS_TITLE)
         return CallCommand(Verb.RENAME, title=title)
     if rest:
-        raise UsageError(f"`/call {verb}` takes nothing after it.")
+        raise UsageError(wording.takes_nothing_after(verb))
     return CallCommand(verb)
 
 
@@ -85,7 +86,7 @@ def _parse_start(rest: str) -> CallCommand:
             words.append(token)
             continue
         if join_url is not None:
-            raise UsageError("Give at most one link for people to join.")
+            raise UsageError(wording.ONE_LINK_AT_MOST)
         join_url = _https_join_url(url)
     return CallCommand(
         Verb.START, title=_plain_title(words) or None, invitees=tuple(invitees), join_url=join_url
@@ -105,11 +106,11 @@ def _https_join_url(url: str) -> str:
         parts = urlsplit(url)
         hostname = parts.hostname
     except ValueError:  # e.g. "https://[abc": not a URL at all
-        raise UsageError(f"`{url[:80]}` isn't a link I can use.") from None
+        raise UsageError(wording.not_a_link(url)) from None
     if parts.scheme.lower() != "https" or not hostname:
-        raise UsageError(f"Only https:// links can be used to join a call, not `{url[:80]}`.")
+        raise UsageError(wording.https_only(url))
     if len(url) > 2000:
-        raise UsageError("That link is too long (over 2000 characters).")
+        raise UsageError(wording.LINK_TOO_LONG)
     return url
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from calls_app import blocks, log_context
+from calls_app import blocks, log_context, wording
 from calls_app.clock import Clock
 from calls_app.command_text import MAX_TITLE_LENGTH, Verb
 from calls_app.errors import (
@@ -28,8 +28,9 @@ from calls_app.errors import (
     NotAllowed,
     NotInCall,
     NotInChannel,
+    NoTitle,
     SlackFailure,
-    UsageError,
+    TooManyInvitees,
 )
 from calls_app.home import HomeService
 from calls_app.limits import CallLimits
@@ -55,7 +56,7 @@ def default_title(channel_name: str | None) -> str:
 
 def _check_invitee_count(invitees: Sequence[str]) -> None:
     if len(invitees) > MAX_INVITEES:
-        raise UsageError(f"Invite at most {MAX_INVITEES} people at once.")
+        raise TooManyInvitees(MAX_INVITEES)
 
 
 @dataclass(frozen=True)
@@ -202,9 +203,7 @@ class CallService:
         ):
             # Slack answered after our lease ran out and the start was given up: undo it there.
             self._end_unseen_in_slack(call)
-            raise CallsError(
-                "Slack took too long to register the call, so it wasn't started. Try again."
-            )
+            raise CallsError(wording.SLACK_TOO_SLOW_TO_REGISTER)
         call.state, call.lease_expires_at = CallState.ACTIVE, renewed
         log.info("call %s started in %s", call.id, call.channel_id)
         self._post_call_message(call)
@@ -521,7 +520,7 @@ class CallService:
     ) -> Call:
         title = truncate(title.strip(), MAX_TITLE_LENGTH)
         if not title:
-            raise UsageError("A call needs a title.")
+            raise NoTitle()
         call = self._resolve(
             actor, Verb.RENAME, channel_id=channel_id, call_id=call_id, title=title
         )

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from slack_bolt import Ack, BoltContext, Respond
 
-from calls_app import blocks
+from calls_app import blocks, wording
 from calls_app.command_text import ON_A_CALL, Verb
 from calls_app.errors import Busy, CallNotFound, UsageError
 from calls_app.listeners.replies import (
@@ -134,7 +134,7 @@ def _picked(action: dict) -> tuple[Verb, int, str | None]:
     except (ValueError, KeyError, TypeError):
         raise CallNotFound() from None
     if verb not in ON_A_CALL or (verb == Verb.RENAME and not isinstance(title, str)):
-        raise UsageError("That button no longer works. Run the command again.")
+        raise UsageError(wording.STALE_BUTTON)
     return Verb(verb), call_id, title
 
 

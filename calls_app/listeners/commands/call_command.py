@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slack_bolt import Ack, BoltContext, Respond
 
-from calls_app import blocks, command_text
+from calls_app import blocks, command_text, wording
 from calls_app.command_text import Verb
 from calls_app.errors import Busy, UsageError
 from calls_app.listeners.replies import (
@@ -26,10 +26,10 @@ def handle_call_command(ack: Ack, command: dict, respond: Respond, context: Bolt
     try:
         parsed = command_text.parse(command.get("text", ""))
     except UsageError as error:
-        ack(text=blocks.usage_text(error.user_message), response_type="ephemeral")
+        ack(text=wording.usage(error.user_message), response_type="ephemeral")
         return
     if parsed.verb == Verb.HELP:
-        ack(text=blocks.usage_text(), response_type="ephemeral")
+        ack(text=wording.usage(), response_type="ephemeral")
         return
     calls, actor, queue = call_service(context), actor_from(context), work_queue(context)
     if not queue.reserve():
