@@ -139,6 +139,7 @@ ZOOM_NO_ACCOUNT = (
     "You have no Zoom account in this organization's Zoom, and no "
     "ZOOM_DEFAULT_HOST is set, so the meeting wasn't made."
 )
+ZOOM_UNREACHABLE = "Zoom can't be reached right now, so the call wasn't started."
 ZOOM_FAILED = "Zoom couldn't make the meeting, so the call wasn't started. Try again."
 
 

@@ -152,7 +152,7 @@ def _request(method: str, url: str, *, headers: dict[str, str], data: bytes) -> 
         return error.code, _json(error.read())
     except (urllib.error.URLError, OSError) as error:
         log.warning("zoom: %s unreachable (%s)", urllib.parse.urlsplit(url).netloc, error)
-        raise ZoomError("Zoom can't be reached right now, so the call wasn't started.") from None
+        raise ZoomError(wording.ZOOM_UNREACHABLE) from None
 
 
 def _json(raw: bytes) -> dict[str, Any]:
