@@ -16,7 +16,7 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from calls_app.db import Base, UtcDateTime
 
@@ -94,13 +94,6 @@ class Call(Base):
     reconcile_failures: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     reconcile_after: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
-    participants: Mapped[list[Participant]] = relationship(
-        back_populates="call", cascade="all, delete-orphan", passive_deletes=True
-    )
-    invitations: Mapped[list[Invitation]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True
-    )
-
 
 class Participant(Base):
     __tablename__ = "participants"
@@ -131,8 +124,6 @@ class Participant(Base):
     # Whether Slack's call lists this person now: the outbox brings Slack in step with
     # left_at, many people per request (see calls_app/participant_sync.py).
     in_slack: Mapped[bool] = mapped_column(default=False, server_default=false())
-
-    call: Mapped[Call] = relationship(back_populates="participants")
 
 
 class Invitation(Base):
