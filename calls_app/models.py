@@ -22,7 +22,7 @@ from calls_app.db import Base, UtcDateTime
 
 
 class CallState(StrEnum):
-    """A call's life: starting → active → ending → ended; failed when it never went live."""
+    """A call's life, with who may move it on: docs/glossary.md#a-calls-states."""
 
     STARTING = "starting"  # row written, calls.add not confirmed yet
     ACTIVE = "active"  # registered in Slack; the message may still be unposted
@@ -88,7 +88,7 @@ class Call(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32))
     # An update of the message failed: the reconciler renders it again from the call's state.
     message_outdated: Mapped[bool] = mapped_column(default=False, server_default=false())
-    # Who may finish a transitional state: a crashed holder's lease runs out and another takes over.
+    # Until when the holder of a start, post or end alone may finish it (a lease: docs/glossary.md).
     lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The reconciler's failures on this call in a row; it waits until reconcile_after to retry.
     reconcile_failures: Mapped[int] = mapped_column(default=0, server_default=text("0"))
@@ -152,12 +152,8 @@ class HomeTab(Base):
 
 
 class OutboxItem(Base):
-    """Work that brings Slack in step with the database, done by whichever process claims it.
-
-    An item stands for "this thing changed" (its `key`): a change bumps `generation`, a run
-    that told Slack sets `done_generation`, so many changes become one Slack request and the
-    row stays to keep the next run at least an interval away (see calls_app/outbox.py).
-    """
+    """An outbox item (docs/glossary.md): a run that told Slack sets `done_generation`, and
+    the row stays to keep the next run at least an interval away."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due_at", "due_at"),)
