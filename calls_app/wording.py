@@ -14,7 +14,6 @@ from calls_app.text import escape_mrkdwn
 # -- what went wrong -----------------------------------------------------------------------
 
 BUSY = "calls-app is busy right now, so nothing was done. Try again in a moment."
-UNEXPECTED = "Something went wrong on our side. Quote error id `{error_id}` if you report it."
 STALE_BUTTON = "That button no longer works. Run the command again."
 NO_LIVE_CALL = "There is no call running in this channel. Start one with `/call start`."
 CALL_NOT_FOUND = "That call doesn't exist (any more)."
@@ -36,6 +35,10 @@ PICKED_CHANNEL_TOO_BIG = (
 SLACK_TOO_SLOW_TO_REGISTER = (
     "Slack took too long to register the call, so it wasn't started. Try again."
 )
+
+
+def unexpected(error_id: str) -> str:
+    return f"Something went wrong on our side. Quote error id `{error_id}` if you report it."
 
 
 def call_never_started(title: str) -> str:

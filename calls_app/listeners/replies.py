@@ -90,7 +90,7 @@ def message_for(error: Exception) -> blocks.Message | str:
         return error.user_message
     error_id = uuid.uuid4().hex[:8]
     log.error("unexpected error %s", error_id, exc_info=error)
-    return wording.UNEXPECTED.format(error_id=error_id)
+    return wording.unexpected(error_id)
 
 
 def work_queue(context: BoltContext) -> WorkQueue:
