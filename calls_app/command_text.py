@@ -55,11 +55,10 @@ def parse(text: str) -> CallCommand:
     if not text:
         return CallCommand(Verb.HELP)
     word, rest = (text.split(None, 1) + [""])[:2]  # any whitespace: shift-enter gives a newline
-    rest = rest.strip()
-    try:
-        verb = Verb(word.lower())
-    except ValueError:  # named as Slack sent it, still escaped
-        raise UsageError(wording.unknown_verb(word.lower())) from None
+    word, rest = word.lower(), rest.strip()
+    if word not in list(Verb):
+        raise UsageError(wording.unknown_verb(word))
+    verb = Verb(word)
     if verb == Verb.START:
         return _parse_start(rest)
     if verb == Verb.RENAME:
