@@ -5,36 +5,28 @@ Settings come from the environment (see README). A bad one stops the app with on
 
 from __future__ import annotations
 
-import os
 import sys
 
-from calls_app.config import ConfigError, load_settings
-from calls_app.db import make_engine
-from calls_app.logging_setup import configure_logging, startup_error_line
+from calls_app.config import ConfigError
 from calls_app.runtime import (
     StartupError,
-    check_schema,
     check_slack,
     check_stored_tokens,
     serve,
+    start_up,
+    startup_failed,
 )
 
 
 def main() -> int:
     try:
-        settings = load_settings()
-        configure_logging(settings.log_level, settings.secrets, settings.log_format)
-        engine = make_engine(settings.database_url)
-        check_schema(engine)
+        settings, engine = start_up()
         check_stored_tokens(engine, settings)
         engine.dispose()
         check_slack(settings)
         serve(settings)
     except (ConfigError, StartupError) as error:
-        # LOG_FORMAT is read as it is: the error may be that settings could not be read.
-        log_format = os.environ.get("LOG_FORMAT", "").strip().lower()
-        print(startup_error_line(str(error), log_format), file=sys.stderr)
-        return 2
+        return startup_failed(error)
     return 0
 
 

@@ -10,11 +10,9 @@ from collections import Counter
 from sqlalchemy import Engine
 
 from calls_app.bolt_app import build_parts, build_reconciler
-from calls_app.config import ConfigError, Settings, load_settings
-from calls_app.db import make_engine
+from calls_app.config import ConfigError, Settings
 from calls_app.installations import UNREADABLE_INSTALLS, TokenCipher, encrypt_stored_tokens
-from calls_app.logging_setup import configure_logging
-from calls_app.runtime import StartupError, check_schema
+from calls_app.runtime import StartupError, start_up, startup_failed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,17 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     command = parser.parse_args(argv).command
     try:
-        settings = load_settings()
-        configure_logging(settings.log_level, settings.secrets, settings.log_format)
-        engine = make_engine(settings.database_url)
-        check_schema(engine)
+        settings, engine = start_up()
         if command == "encrypt-tokens":
             done = encrypt_tokens(settings, engine)
         else:
             done = build_reconciler(build_parts(settings, engine)).run_once()
     except (ConfigError, StartupError) as error:
-        print(f"calls-app: {error}", file=sys.stderr)
-        return 2
+        return startup_failed(error)
     for what, count in sorted(done.items()):
         print(f"{what}: {count}")
     if not done:

@@ -1,6 +1,6 @@
 """Every Block Kit message and view the app sends, built by small pure functions.
 
-Limits are enforced here, once: user text is cut to fit and escaped where it is mrkdwn.
+Limits are enforced here, once: user text is cut to fit. The sentences come from wording.py.
 """
 
 from __future__ import annotations
@@ -10,45 +10,27 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
+from calls_app import wording
+from calls_app.block_ids import (
+    CHANNEL_INPUT,
+    HOME_START_CALL,
+    OPEN_CALL_LINK,
+    PEOPLE_INPUT,
+    TITLE_INPUT,
+    ActionId,
+    BlockId,
+    CallbackId,
+)
+from calls_app.command_text import Verb
 from calls_app.models import Call, CallState, EndReason
 from calls_app.store import HomeCalls
 from calls_app.text import escape_mrkdwn, format_duration, truncate
+from calls_app.wording import mention
 
 BUTTON_TEXT_LIMIT = 75
 SECTION_TEXT_LIMIT = 3000
 MAX_PICKER_BUTTONS = 25  # an actions block holds at most 25 elements: one page of the picker
-
-
-class ActionId(StrEnum):
-    JOIN = "call_join"
-    LEAVE = "call_leave"
-    END = "call_end"
-    RENAME = "call_rename"
-    PICK = "call_pick"  # a button in the "which call?" picker; suffixed with its index
-    PICK_MORE = "call_pick_more"  # the picker's next page
-
-
-class CallbackId(StrEnum):
-    RENAME_MODAL = "call_rename_modal"
-    START_MODAL = "home_start_modal"
-
-
-class BlockId(StrEnum):
-    CALL_ACTIONS = "call_actions"
-    PICKER = "call_picker"
-    PICKER_MORE = "call_picker_more"
-    TITLE = "title_block"
-    CHANNEL = "channel_block"
-    PEOPLE = "people_block"
-
-
-TITLE_INPUT = "title_input"
-CHANNEL_INPUT = "channel_input"
-PEOPLE_INPUT = "people_input"
-HOME_START_CALL = "home_start_call"
-OPEN_CALL_LINK = "open_call_link"  # a link button; Slack still sends its click
 VIEW_BLOCK_LIMIT = 100
 
 
@@ -129,15 +111,11 @@ def call_block(call: Call) -> dict:
     return {"type": "call", "call_id": call.slack_call_id}
 
 
-def mention(user_id: str) -> str:
-    return f"<@{user_id}>"
-
-
 def live_call_message(call: Call) -> Message:
     """The call as posted in the channel: Slack's call card and the app's buttons."""
     value = str(call.id)
     return Message(
-        text=f"{mention(call.created_by)} started a call: {escape_mrkdwn(call.title)}",
+        text=wording.call_started_by(call.created_by, call.title),
         blocks=[
             call_block(call),
             actions_block(
@@ -157,7 +135,7 @@ def ended_call_message(call: Call) -> Message:
     """The call once over: no button left that acts on it."""
     summary = ended_summary(call)
     return Message(
-        text=f"Call ended: {escape_mrkdwn(call.title)}. {summary}",
+        text=wording.call_ended(call.title, summary),
         blocks=[call_block(call), context_block(summary)],
     )
 
@@ -165,20 +143,14 @@ def ended_call_message(call: Call) -> Message:
 def unstarted_call_message(call: Call) -> Message:
     """A call message that reached the channel though the app never heard it had: the call
     was called off meanwhile, so no button may be left on it."""
-    text = (
-        f":warning: {escape_mrkdwn(call.title)} couldn't be started: Slack didn't confirm this "
-        "message in time. Start a new call with `/call start`."
-    )
+    text = wording.call_unstarted(call.title)
     return Message(text=text, blocks=[mrkdwn_section(text)])
 
 
 def copy_of_call_message(call: Call) -> Message:
     """A second message of one call (a crash posted it twice): the call's own message is the
     other one, so this copy keeps no button."""
-    text = (
-        f":information_source: {escape_mrkdwn(call.title)} is shown in another message in this "
-        "channel; this copy has no buttons."
-    )
+    text = wording.call_shown_elsewhere(call.title)
     return Message(text=text, blocks=[mrkdwn_section(text)])
 
 
@@ -188,28 +160,25 @@ def message_for(call: Call) -> Message:
 
 
 def ended_summary(call: Call) -> str:
-    lasted = f"It lasted {format_duration(call.duration_seconds or 0)}."
     match call.end_reason:
         case EndReason.MAX_DURATION:
-            return f"Ended automatically: it reached the longest a call may run. {lasted}"
+            how = wording.ENDED_AT_MAX_DURATION
         case EndReason.EMPTY:
-            return f"Ended automatically after everyone left. {lasted}"
+            how = wording.ENDED_EMPTY
         case EndReason.SLACK:
-            return f"Ended in Slack. {lasted}"
+            how = wording.ENDED_IN_SLACK
         case EndReason.PROVIDER:
-            return f"Ended when the meeting ended. {lasted}"
-    ender = mention(call.ended_by) if call.ended_by else "calls-app"
-    return f"Ended by {ender}. {lasted}"
+            how = wording.ENDED_WITH_MEETING
+        case _:
+            how = wording.ended_by(call.ended_by)
+    return f"{how} {wording.lasted(format_duration(call.duration_seconds or 0))}"
 
 
 def invitation_message(call: Call) -> Message:
-    title = escape_mrkdwn(call.title)
     return Message(
-        text=f"{mention(call.created_by)} invited you to a call: {title}",
+        text=wording.invited_you(call.created_by, call.title),
         blocks=[
-            mrkdwn_section(
-                f"{mention(call.created_by)} invited you to *{title}* in <#{call.channel_id}>."
-            ),
+            mrkdwn_section(wording.invited_you_to(call.created_by, call.title, call.channel_id)),
             actions_block([join_button(call)], block_id=BlockId.CALL_ACTIONS),
         ],
     )
@@ -223,18 +192,12 @@ def open_call_button(call: Call) -> dict:
 
 
 def started_reply(call: Call, invited: Sequence[str], not_invited: Sequence[str]) -> Message:
-    lines = [f"Started *{escape_mrkdwn(call.title)}*."]
-    if invited:
-        lines.append("Invited " + ", ".join(mention(u) for u in invited) + ".")
-    if not_invited:
-        lines.append("Couldn't invite " + ", ".join(mention(u) for u in not_invited) + ".")
-    text = " ".join(lines)
+    text = wording.started(call.title, invited, not_invited)
     return Message(text=text, blocks=[mrkdwn_section(text), open_call_button(call)])
 
 
 def joined_reply(call: Call, *, already_in: bool) -> Message:
-    title = escape_mrkdwn(call.title)
-    text = f"You're already in *{title}*." if already_in else f"You joined *{title}*."
+    text = wording.joined(call.title, already_in=already_in)
     return Message(text=text, blocks=[mrkdwn_section(text), open_call_button(call)])
 
 
@@ -251,7 +214,7 @@ def _json_object(raw: str) -> dict | None:
 class PickerPage:
     """What the picker's More button carries: the verb, the page to show, a new title."""
 
-    verb: str
+    verb: Verb
     page: int
     title: str | None
 
@@ -266,13 +229,13 @@ class PickerPage:
         if (data := _json_object(raw)) is None:
             return None
         verb, page, title = data.get("verb"), data.get("page"), data.get("title")
-        if not isinstance(verb, str) or type(page) is not int or not isinstance(title, str | None):
+        if verb not in list(Verb) or type(page) is not int or not isinstance(title, str | None):
             return None
-        return cls(verb=verb, page=page, title=title)
+        return cls(verb=Verb(verb), page=page, title=title)
 
 
 def call_picker(
-    *, question: str, verb: str, calls: Sequence[Call], title: str | None, page: int = 0
+    *, question: str, verb: Verb, calls: Sequence[Call], title: str | None, page: int = 0
 ) -> Message:
     """One button per call, each carrying what to do with it; a page of them at a time, with
     a More button while calls remain after it."""
@@ -287,11 +250,13 @@ def call_picker(
             value["title"] = title
         started = f" ({call.started_at:%H:%M} UTC)"  # tells apart calls with the same title
         label = truncate(call.title, BUTTON_TEXT_LIMIT - len(started)) + started
-        url = call.join_url if verb == "join" else None  # a join pick opens the call too
+        url = call.join_url if verb == Verb.JOIN else None  # a join pick opens the call too
         buttons.append(button(label, f"{ActionId.PICK}_{index}", json.dumps(value), url=url))
     picker = [mrkdwn_section(question), actions_block(buttons, block_id=BlockId.PICKER)]
     if pages > 1:
-        picker.append(context_block(f"Calls {first + 1}–{first + len(shown)} of {len(calls)}."))
+        picker.append(
+            context_block(wording.picker_range(first + 1, first + len(shown), len(calls)))
+        )
     if page + 1 < pages:
         picker.append(
             actions_block(
@@ -308,22 +273,19 @@ def status_message(statuses: Sequence[CallStatus]) -> Message:
         running = (
             format_duration(status.running_seconds)
             if status.running_seconds is not None
-            else "an unknown time"
+            else wording.UNKNOWN_TIME
         )
-        starter = mention(status.created_by) if status.created_by else "someone"
-        people = ", ".join(_person(p) for p in status.people) or "nobody"
+        starter = mention(status.created_by) if status.created_by else wording.SOMEONE
+        people = [_person(p) for p in status.people]
         sections.append(
-            mrkdwn_section(
-                f"*{escape_mrkdwn(status.title)}*\nStarted by {starter}, running for {running}.\n"
-                f"In the call ({len(status.people)}): {people}"
-            )
+            mrkdwn_section(wording.status_of_call(status.title, starter, running, people))
         )
-    return Message(text=f"{len(statuses)} call(s) running in this channel.", blocks=sections[:50])
+    return Message(text=wording.calls_running(len(statuses)), blocks=sections[:50])
 
 
 def _person(who: Person) -> str:
     # Slack users render as mentions (no notification in an ephemeral); external names as text.
-    return mention(who.slack_id) if who.slack_id else escape_mrkdwn(who.name or "someone")
+    return mention(who.slack_id) if who.slack_id else escape_mrkdwn(who.name or wording.SOMEONE)
 
 
 @dataclass(frozen=True)
@@ -370,19 +332,6 @@ def rename_modal(call: Call, *, response_url: str | None) -> dict:
     }
 
 
-def usage_text(problem: str | None = None) -> str:
-    lines = [
-        "*Calls in Slack* — `/call` followed by:",
-        "• `start [title] [@people…] [https://link]` — start a call here and invite people",
-        "• `join` / `leave` — join or leave this channel's call",
-        "• `rename <new title>` — rename the call (its starter or an admin)",
-        "• `end` — end the call (its starter or an admin)",
-        "• `status` — who is in this channel's call(s), and for how long",
-        "• `help` — this message",
-    ]
-    return "\n".join([problem, *lines] if problem else lines)
-
-
 # -- App Home ------------------------------------------------------------------------------
 
 
@@ -400,37 +349,27 @@ def home_view(
         )
     )
     if not calls.active and not calls.recent:
-        view_blocks.append(
-            mrkdwn_section(
-                "*No calls yet.* Type `/call start Standup` in any channel the app is in, "
-                "or press *Start a call*."
-            )
-        )
+        view_blocks.append(mrkdwn_section(wording.NO_CALLS_YET))
         return {"type": "home", "blocks": view_blocks}
     view_blocks.append({"type": "header", "text": plain("Your active calls", 150)})
     if not calls.active:
-        view_blocks.append(mrkdwn_section("None right now."))
+        view_blocks.append(mrkdwn_section(wording.NONE_RIGHT_NOW))
     for call in calls.active:
         started = format_duration(max(0, int((now - call.started_at).total_seconds())))
         people = calls.present.get(call.id, 0)
         view_blocks.append(
-            mrkdwn_section(
-                f"*{escape_mrkdwn(call.title)}* in <#{call.channel_id}>\n"
-                f"Started {started} ago · {people} in the call"
-            )
+            mrkdwn_section(wording.active_call(call.title, call.channel_id, started, people))
         )
         elements = [join_button(call)]
         if call.id in may_end:
             elements.append(button("End call", ActionId.END, str(call.id), style="danger"))
         view_blocks.append(actions_block(elements, block_id=f"home_call_{call.id}"))
     if calls.more_active:
-        view_blocks.append(
-            context_block("More calls are running: `/call status` in a channel lists them.")
-        )
+        view_blocks.append(context_block(wording.MORE_CALLS_RUNNING))
     view_blocks.append({"type": "divider"})
     view_blocks.append({"type": "header", "text": plain("Recent calls", 150)})
     if not calls.recent:
-        view_blocks.append(mrkdwn_section("None yet."))
+        view_blocks.append(mrkdwn_section(wording.NONE_YET))
     for call in calls.recent:
         view_blocks.append(mrkdwn_section(recent_call_line(call, calls.took_part.get(call.id, 0))))
     return {"type": "home", "blocks": view_blocks[:VIEW_BLOCK_LIMIT]}
@@ -441,11 +380,7 @@ def recent_call_line(call: Call, took_part: int) -> str:
     fallback = f"{ended:%Y-%m-%d %H:%M} UTC"
     when = f"<!date^{int(ended.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
     lasted = format_duration(call.duration_seconds or 0)
-    people = "1 person" if took_part == 1 else f"{took_part} people"
-    return (
-        f"*{escape_mrkdwn(call.title)}* in <#{call.channel_id}>\n"
-        f"{when} · lasted {lasted} · {people} took part"
-    )
+    return wording.recent_call(call.title, call.channel_id, when, lasted, took_part)
 
 
 def start_call_modal(default_channel: str | None) -> dict:
@@ -497,8 +432,21 @@ def start_call_modal(default_channel: str | None) -> dict:
     }
 
 
-def modal_message(title: str, text: str) -> dict:
-    """A modal that only says something: a call starting, started, or failed to start."""
+def starting_modal() -> dict:
+    """The Start-a-call modal once submitted, until the call has started or failed to."""
+    return _modal_message("Start a call", wording.STARTING)
+
+
+def started_modal(call: Call) -> dict:
+    return _modal_message("Call started", wording.started_in(call.title, call.channel_id))
+
+
+def not_started_modal(problem: str) -> dict:
+    return _modal_message("Call not started", problem)
+
+
+def _modal_message(title: str, text: str) -> dict:
+    """A modal that only says something."""
     return {
         "type": "modal",
         "title": plain(title, 24),

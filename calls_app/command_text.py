@@ -9,13 +9,29 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from urllib.parse import urlsplit
 
+from calls_app import wording
 from calls_app.errors import UsageError
 from calls_app.text import truncate
 
 MAX_TITLE_LENGTH = 150  # Slack's header limit; the title is shown in one
-VERBS = ("start", "end", "join", "leave", "rename", "status", "help")
+
+
+class Verb(StrEnum):
+    """What `/call` is asked to do; the picker's buttons carry one of ON_A_CALL."""
+
+    START = "start"
+    END = "end"
+    JOIN = "join"
+    LEAVE = "leave"
+    RENAME = "rename"
+    STATUS = "status"
+    HELP = "help"
+
+
+ON_A_CALL = frozenset({Verb.END, Verb.JOIN, Verb.LEAVE, Verb.RENAME})  # act on one existing call
 
 _TOKEN = re.compile(r"<[^<>]*>|\S+")
 _USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")
@@ -27,7 +43,7 @@ _SPECIAL = re.compile(r"^<!(?:subteam\^[A-Z0-9]+\|)?@?([^>|]+)(?:\|[^>]*)?>$")
 
 @dataclass(frozen=True)
 class CallCommand:
-    verb: str
+    verb: Verb
     title: str | None = None
     invitees: tuple[str, ...] = field(default=())
     join_url: str | None = None
@@ -37,21 +53,21 @@ def parse(text: str) -> CallCommand:
     """The command, or UsageError saying what is wrong."""
     text = text.strip()
     if not text:
-        return CallCommand("help")
-    verb, rest = (text.split(None, 1) + [""])[:2]  # any whitespace: shift-enter gives a newline
-    verb = verb.lower()
-    rest = rest.strip()
-    if verb not in VERBS:
-        raise UsageError(f"I don't know `{verb[:40]}`.")  # still escaped as Slack sent it
-    if verb == "start":
+        return CallCommand(Verb.HELP)
+    word, rest = (text.split(None, 1) + [""])[:2]  # any whitespace: shift-enter gives a newline
+    word, rest = word.lower(), rest.strip()
+    if word not in list(Verb):
+        raise UsageError(wording.unknown_verb(word))
+    verb = Verb(word)
+    if verb == Verb.START:
         return _parse_start(rest)
-    if verb == "rename":
+    if verb == Verb.RENAME:
         title = _plain_title(_TOKEN.findall(rest))
         if not title:
-            raise UsageError("Give the new title: `/call rename <new title>`.")
-        return CallCommand("rename", title=title)
+            raise UsageError(wording.RENAME_NEEDS_TITLE)
+        return CallCommand(Verb.RENAME, title=title)
     if rest:
-        raise UsageError(f"`/call {verb}` takes nothing after it.")
+        raise UsageError(wording.takes_nothing_after(verb))
     return CallCommand(verb)
 
 
@@ -69,10 +85,10 @@ def _parse_start(rest: str) -> CallCommand:
             words.append(token)
             continue
         if join_url is not None:
-            raise UsageError("Give at most one link for people to join.")
+            raise UsageError(wording.ONE_LINK_AT_MOST)
         join_url = _https_join_url(url)
     return CallCommand(
-        "start", title=_plain_title(words) or None, invitees=tuple(invitees), join_url=join_url
+        Verb.START, title=_plain_title(words) or None, invitees=tuple(invitees), join_url=join_url
     )
 
 
@@ -89,11 +105,11 @@ def _https_join_url(url: str) -> str:
         parts = urlsplit(url)
         hostname = parts.hostname
     except ValueError:  # e.g. "https://[abc": not a URL at all
-        raise UsageError(f"`{url[:80]}` isn't a link I can use.") from None
+        raise UsageError(wording.not_a_link(url)) from None
     if parts.scheme.lower() != "https" or not hostname:
-        raise UsageError(f"Only https:// links can be used to join a call, not `{url[:80]}`.")
+        raise UsageError(wording.https_only(url))
     if len(url) > 2000:
-        raise UsageError("That link is too long (over 2000 characters).")
+        raise UsageError(wording.LINK_TOO_LONG)
     return url
 
 

@@ -5,69 +5,91 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from calls_app.text import escape_mrkdwn
+from calls_app import wording
+from calls_app.block_ids import BlockId
 
 if TYPE_CHECKING:
+    from calls_app.command_text import Verb
     from calls_app.models import Call
 
 
 class CallsError(Exception):
-    """An error whose message is shown to the person who acted."""
+    """An error whose message is shown to the person who acted. In a modal it goes under the
+    input block `field` (None: the modal's first), worded as `field_message` (plain text)."""
 
-    def __init__(self, user_message: str) -> None:
+    field: BlockId | None = None
+
+    def __init__(self, user_message: str, *, field_message: str | None = None) -> None:
         super().__init__(user_message)
         self.user_message = user_message
+        self.field_message = field_message or user_message
 
 
 class Busy(CallsError):
     """This process has more work waiting than it takes on: nothing was done."""
 
     def __init__(self) -> None:
-        super().__init__("calls-app is busy right now, so nothing was done. Try again in a moment.")
+        super().__init__(wording.BUSY)
 
 
 class UsageError(CallsError):
     """The command text could not be understood."""
 
 
+class NoTitle(UsageError):
+    field = BlockId.TITLE
+
+    def __init__(self) -> None:
+        super().__init__(wording.NEEDS_TITLE)
+
+
+class NoChannel(UsageError):
+    field = BlockId.CHANNEL
+
+    def __init__(self) -> None:
+        super().__init__(wording.PICK_A_CHANNEL)
+
+
+class TooManyInvitees(UsageError):
+    field = BlockId.PEOPLE
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(wording.too_many_invitees(limit))
+
+
 class NoLiveCall(CallsError):
     def __init__(self) -> None:
-        super().__init__("There is no call running in this channel. Start one with `/call start`.")
+        super().__init__(wording.NO_LIVE_CALL)
 
 
 class CallNotFound(CallsError):
     def __init__(self) -> None:
-        super().__init__("That call doesn't exist (any more).")
+        super().__init__(wording.CALL_NOT_FOUND)
 
 
 class CallNeverStarted(CallsError):
     def __init__(self, title: str) -> None:
-        super().__init__(
-            f"The call “{escape_mrkdwn(title)}” couldn't be started, so it isn't running. "
-            "Start a new one with `/call start`."
-        )
+        super().__init__(wording.call_never_started(title))
 
 
 class CallStillStarting(CallsError):
     def __init__(self) -> None:
-        super().__init__("That call is still starting. Try again in a moment.")
+        super().__init__(wording.CALL_STILL_STARTING)
 
 
 class CallAlreadyEnded(CallsError):
     def __init__(self, title: str) -> None:
-        super().__init__(f"The call “{escape_mrkdwn(title)}” has already ended.")
+        super().__init__(wording.call_already_ended(title))
 
 
 class CallBeingEnded(CallsError):
     def __init__(self, title: str) -> None:
-        super().__init__(f"The call “{escape_mrkdwn(title)}” is being ended right now.")
+        super().__init__(wording.call_being_ended(title))
 
 
 class NotAllowed(CallsError):
-    def __init__(self, action: str) -> None:
-        super().__init__(
-            f"Only the person who started this call or a workspace admin can {action} it."
-        )
+    def __init__(self, verb: Verb) -> None:
+        super().__init__(wording.not_allowed(verb))
 
 
 class TooManyCalls(CallsError):
@@ -75,36 +97,26 @@ class TooManyCalls(CallsError):
 
     @classmethod
     def in_channel(cls, limit: int) -> TooManyCalls:
-        return cls(
-            f"This channel already has the most calls it may have running at once ({limit}). "
-            "End one before starting another."
-        )
+        return cls(wording.too_many_in_channel(limit))
 
     @classmethod
     def by_person(cls, limit: int) -> TooManyCalls:
-        return cls(
-            f"You already have the most calls one person may have running at once ({limit}). "
-            "End one before starting another."
-        )
+        return cls(wording.too_many_by_person(limit))
 
 
 class NotInCall(CallsError):
     def __init__(self, title: str) -> None:
-        super().__init__(f"You're not in the call “{escape_mrkdwn(title)}”.")
+        super().__init__(wording.not_in_call(title))
 
 
 class ChooseCall(CallsError):
     """Several calls fit; the person picks one instead of the app guessing."""
 
-    def __init__(self, verb: str, calls: Sequence[Call], title: str | None = None) -> None:
-        super().__init__(self.question(verb))
+    def __init__(self, verb: Verb, calls: Sequence[Call], title: str | None = None) -> None:
+        super().__init__(wording.which_call(verb))
         self.verb = verb
         self.calls = list(calls)
         self.title = title
-
-    @staticmethod
-    def question(verb: str) -> str:
-        return f"Several calls are running here. Which one do you want to {verb}?"
 
 
 class SlackFailure(CallsError):
@@ -128,25 +140,21 @@ class CannotPostInChannel(CallsError):
     """The app isn't in the channel (or can't see it), so the call can't be shown there."""
 
     ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+    field = BlockId.CHANNEL
 
     def __init__(self) -> None:
         super().__init__(
-            "I can't post in this channel, so I didn't start the call. "
-            "Invite me first with `/invite @calls-app`, then try again."
+            wording.CANNOT_POST_IN_CHANNEL, field_message=wording.CANNOT_POST_IN_PICKED_CHANNEL
         )
 
 
 class NotInChannel(CallsError):
     """The person isn't in the channel they picked, or (``confirmed=False``) it has too many
-    members to find them before the modal must close. Plain text: it is a modal field error."""
+    members to find them before the modal must close."""
+
+    field = BlockId.CHANNEL
 
     def __init__(self, *, confirmed: bool = True) -> None:
-        if confirmed:
-            message = "You're not in that channel. Join it first, or pick another."
-        else:
-            message = (
-                "That channel is too big for me to check that you're in it. "
-                "Type /call start in the channel instead."
-            )
-        super().__init__(message)
-        self.confirmed = confirmed
+        super().__init__(
+            wording.NOT_IN_PICKED_CHANNEL if confirmed else wording.PICKED_CHANNEL_TOO_BIG
+        )

@@ -16,13 +16,13 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from calls_app.db import Base, UtcDateTime
 
 
 class CallState(StrEnum):
-    """A call's life: starting → active → ending → ended; failed when it never went live."""
+    """A call's life, with who may move it on: docs/glossary.md#a-calls-states."""
 
     STARTING = "starting"  # row written, calls.add not confirmed yet
     ACTIVE = "active"  # registered in Slack; the message may still be unposted
@@ -88,18 +88,11 @@ class Call(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32))
     # An update of the message failed: the reconciler renders it again from the call's state.
     message_outdated: Mapped[bool] = mapped_column(default=False, server_default=false())
-    # Who may finish a transitional state: a crashed holder's lease runs out and another takes over.
+    # Until when the holder of a start, post or end alone may finish it (a lease: docs/glossary.md).
     lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The reconciler's failures on this call in a row; it waits until reconcile_after to retry.
     reconcile_failures: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     reconcile_after: Mapped[datetime | None] = mapped_column(UtcDateTime)
-
-    participants: Mapped[list[Participant]] = relationship(
-        back_populates="call", cascade="all, delete-orphan", passive_deletes=True
-    )
-    invitations: Mapped[list[Invitation]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True
-    )
 
 
 class Participant(Base):
@@ -132,8 +125,6 @@ class Participant(Base):
     # left_at, many people per request (see calls_app/participant_sync.py).
     in_slack: Mapped[bool] = mapped_column(default=False, server_default=false())
 
-    call: Mapped[Call] = relationship(back_populates="participants")
-
 
 class Invitation(Base):
     """Someone the starter mentioned: written with the call, so a crash can't lose the DM."""
@@ -161,12 +152,8 @@ class HomeTab(Base):
 
 
 class OutboxItem(Base):
-    """Work that brings Slack in step with the database, done by whichever process claims it.
-
-    An item stands for "this thing changed" (its `key`): a change bumps `generation`, a run
-    that told Slack sets `done_generation`, so many changes become one Slack request and the
-    row stays to keep the next run at least an interval away (see calls_app/outbox.py).
-    """
+    """An outbox item (docs/glossary.md): a run that told Slack sets `done_generation`, and
+    the row stays to keep the next run at least an interval away."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due_at", "due_at"),)

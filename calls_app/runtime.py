@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -29,11 +30,15 @@ from calls_app.bolt_app import (
     build_reconciler,
 )
 from calls_app.clock import Clock, utc_now
-from calls_app.config import Settings, load_settings
+from calls_app.config import ConfigError, Settings, load_settings
 from calls_app.db import make_engine
 from calls_app.deliveries import Deliveries
 from calls_app.installations import unreadable_stored_tokens
-from calls_app.logging_setup import configure_logging, gunicorn_logger_class
+from calls_app.logging_setup import (
+    configure_logging,
+    gunicorn_logger_class,
+    startup_error_line,
+)
 from calls_app.outbox import Outbox
 from calls_app.reconciler import ReconcilerThread
 from calls_app.slack_gateway import make_web_client
@@ -47,6 +52,24 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 class StartupError(Exception):
     """The app can't serve; the message says what to do."""
+
+
+def start_up() -> tuple[Settings, Engine]:
+    """What every entry point does first: settings, logging, then the database, which must be
+    at the code's schema. Raises ConfigError or StartupError."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.secrets, settings.log_format)
+    engine = make_engine(settings.database_url)
+    check_schema(engine)
+    return settings, engine
+
+
+def startup_failed(error: ConfigError | StartupError) -> int:
+    """Print the one line a start-up error makes; the process's exit status."""
+    # LOG_FORMAT is read as it is: the error may be that settings could not be read.
+    log_format = os.environ.get("LOG_FORMAT", "").strip().lower()
+    print(startup_error_line(str(error), log_format), file=sys.stderr)
+    return 2
 
 
 def alembic_config() -> Config:

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from calls_app import blocks, log_context
+from calls_app import blocks, log_context, wording
 from calls_app.clock import Clock
-from calls_app.command_text import MAX_TITLE_LENGTH
+from calls_app.command_text import MAX_TITLE_LENGTH, Verb
 from calls_app.errors import (
     CallAlreadyEnded,
     CallBeingEnded,
@@ -28,8 +28,9 @@ from calls_app.errors import (
     NotAllowed,
     NotInCall,
     NotInChannel,
+    NoTitle,
     SlackFailure,
-    UsageError,
+    TooManyInvitees,
 )
 from calls_app.home import HomeService
 from calls_app.limits import CallLimits
@@ -55,7 +56,7 @@ def default_title(channel_name: str | None) -> str:
 
 def _check_invitee_count(invitees: Sequence[str]) -> None:
     if len(invitees) > MAX_INVITEES:
-        raise UsageError(f"Invite at most {MAX_INVITEES} people at once.")
+        raise TooManyInvitees(MAX_INVITEES)
 
 
 @dataclass(frozen=True)
@@ -202,9 +203,7 @@ class CallService:
         ):
             # Slack answered after our lease ran out and the start was given up: undo it there.
             self._end_unseen_in_slack(call)
-            raise CallsError(
-                "Slack took too long to register the call, so it wasn't started. Try again."
-            )
+            raise CallsError(wording.SLACK_TOO_SLOW_TO_REGISTER)
         call.state, call.lease_expires_at = CallState.ACTIVE, renewed
         log.info("call %s started in %s", call.id, call.channel_id)
         self._post_call_message(call)
@@ -340,10 +339,10 @@ class CallService:
     ) -> Call:
         """End the call once, however many people press End at the same moment."""
         call = self._resolve(
-            actor, "end", channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
+            actor, Verb.END, channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
         )
         self._ensure_live(call, allow_ending=True)
-        self._require_host(actor, call, "end")
+        self._require_host(actor, call, Verb.END)
         claimed = self._store.claim_ending(
             call.id, by=actor.user_id, reason=EndReason.PERSON, now=self._clock(), lease=self._lease
         )
@@ -449,7 +448,7 @@ class CallService:
         """Record the person once, however many times they press Join; Slack hears of it from
         the outbox, with everyone else who joined meanwhile."""
         call = self._resolve(
-            actor, "join", channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
+            actor, Verb.JOIN, channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
         )
         self._ensure_live(call)
         joined = self._store.add_participant(call.id, user_id=actor.user_id, at=self._clock())
@@ -471,7 +470,7 @@ class CallService:
         pressed_on: MessageRef | None = None,
     ) -> Call:
         call = self._resolve(
-            actor, "leave", channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
+            actor, Verb.LEAVE, channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
         )
         self._ensure_live(call)
         if not self._store.mark_left(call.id, user_id=actor.user_id, at=self._clock()):
@@ -493,9 +492,9 @@ class CallService:
     ) -> Call:
         """The call, if this person may rename it now. Both callers race a clock (a modal's
         ack, a trigger_id's 3 seconds), so any admin lookup gets one short try."""
-        call = self._resolve(actor, "rename", call_id=call_id, pressed_on=pressed_on)
+        call = self._resolve(actor, Verb.RENAME, call_id=call_id, pressed_on=pressed_on)
         self._ensure_live(call)
-        self._require_host(actor, call, "rename", slack=self._slack.for_checks_before_ack())
+        self._require_host(actor, call, Verb.RENAME, slack=self._slack.for_checks_before_ack())
         return call
 
     def open_rename_modal(
@@ -521,10 +520,12 @@ class CallService:
     ) -> Call:
         title = truncate(title.strip(), MAX_TITLE_LENGTH)
         if not title:
-            raise UsageError("A call needs a title.")
-        call = self._resolve(actor, "rename", channel_id=channel_id, call_id=call_id, title=title)
+            raise NoTitle()
+        call = self._resolve(
+            actor, Verb.RENAME, channel_id=channel_id, call_id=call_id, title=title
+        )
         self._ensure_live(call)
-        self._require_host(actor, call, "rename")
+        self._require_host(actor, call, Verb.RENAME)
         assert call.slack_call_id is not None
         # The record first, and only while the call is live: a rename racing End loses.
         renamed = self._store.set_title(call.id, title)
@@ -574,7 +575,7 @@ class CallService:
     def _resolve(
         self,
         actor: Actor,
-        verb: str,
+        verb: Verb,
         *,
         channel_id: str | None = None,
         call_id: int | None = None,
@@ -601,10 +602,10 @@ class CallService:
         log_context.set_call(calls[0].id)
         return calls[0]
 
-    def calls_to_choose(self, actor: Actor, verb: str, *, channel_id: str) -> list[Call]:
+    def calls_to_choose(self, actor: Actor, verb: Verb, *, channel_id: str) -> list[Call]:
         """The live calls of the channel a command may mean, oldest first: the picker's list."""
         calls = self._store.live_calls_in_channel(team_id=actor.team_id, channel_id=channel_id)
-        if verb == "leave" and len(calls) > 1:
+        if verb == Verb.LEAVE and len(calls) > 1:
             mine = self._store.calls_user_is_in(
                 call_ids=[c.id for c in calls], user_id=actor.user_id
             )
@@ -626,7 +627,7 @@ class CallService:
             raise CallNeverStarted(call.title)
 
     def _require_host(
-        self, actor: Actor, call: Call, action: str, *, slack: SlackGateway | None = None
+        self, actor: Actor, call: Call, verb: Verb, *, slack: SlackGateway | None = None
     ) -> None:
         if not may_host(
             self._admins,
@@ -635,7 +636,7 @@ class CallService:
             user_id=actor.user_id,
             call=call,
         ):
-            raise NotAllowed(action)
+            raise NotAllowed(verb)
 
     def _message_we_did_not_know(self, call: Call, pressed: MessageRef) -> Call:
         """A button pressed on a message of this call that isn't its recorded one: a post that

@@ -19,7 +19,7 @@ from slack_sdk.http_retry import ConnectionErrorRetryHandler, RetryHandler, Retr
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 
-from calls_app import metrics
+from calls_app import metrics, wording
 from calls_app.blocks import Person
 from calls_app.errors import SlackFailure
 from calls_app.rate_limits import RateLimits
@@ -64,28 +64,22 @@ _TOKEN_PROBLEMS = {
 def user_message_for(method: str, error: str) -> str:
     """One clear sentence for a Slack error, for the person who acted."""
     if error in _TOKEN_PROBLEMS:
-        return "Slack didn't accept calls-app's token. Ask a workspace admin to reinstall the app."
+        return wording.SLACK_TOKEN_REFUSED
     if error == "missing_scope":
-        return (
-            "calls-app is missing a Slack permission it needs. "
-            "Ask a workspace admin to reinstall the app."
-        )
+        return wording.SLACK_SCOPE_MISSING
     if error == "ratelimited":
-        return "Slack is rate-limiting calls-app right now. Try again in a minute."
+        return wording.SLACK_RATE_LIMITED
     if error == "not_authorized" and method == "calls.add":
-        return "Slack doesn't allow calls to be started in this channel."
+        return wording.SLACK_REFUSES_CALLS_HERE
     if error.startswith("http_5"):
-        return f"Slack is having trouble ({method} answered {error[5:]}). Try again in a moment."
+        return wording.slack_in_trouble(method, error[5:])
     if error == "unreachable":
-        return "calls-app couldn't reach Slack. Try again in a moment."
+        return wording.SLACK_UNREACHABLE
     if error == "timeout":
-        return "Slack took too long to answer. Try again in a moment."
+        return wording.SLACK_TIMED_OUT
     if method == "conversations.members":
-        return (
-            f"Slack couldn't tell me who is in that channel ({error}), so I didn't start "
-            "the call. Try again in a moment."
-        )
-    return f"Slack refused the request ({method}: {error}). Try again in a moment."
+        return wording.slack_members_unknown(error)
+    return wording.slack_refused(method, error)
 
 
 class _ForRetrySafeMethods(RetryHandler):

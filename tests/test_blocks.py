@@ -9,11 +9,9 @@ from typing import Any
 
 import pytest
 
-from calls_app import blocks
+from calls_app import blocks, wording
+from calls_app.block_ids import TITLE_INPUT, ActionId, BlockId, CallbackId
 from calls_app.blocks import (
-    ActionId,
-    BlockId,
-    CallbackId,
     CallStatus,
     Message,
     Person,
@@ -566,7 +564,7 @@ def test_rename_modal() -> None:
     [block] = view["blocks"]
     assert block["block_id"] == BlockId.TITLE
     element = block["element"]
-    assert element["action_id"] == blocks.TITLE_INPUT
+    assert element["action_id"] == TITLE_INPUT
     assert element["initial_value"] == call.title
     assert len(element["initial_value"]) <= element["max_length"] == 150
     assert len(view["private_metadata"]) <= 3000
@@ -621,16 +619,16 @@ def test_rename_modal_metadata_wrong_types_are_none(raw: str) -> None:
 
 
 def test_usage_text_names_every_verb() -> None:
-    text = blocks.usage_text()
+    text = wording.usage()
     for verb in ("start", "end", "join", "leave", "rename", "status", "help"):
         assert f"`{verb}" in text, verb
     assert len(text) <= 3000
 
 
 def test_usage_text_puts_the_problem_first() -> None:
-    text = blocks.usage_text("I don't know `frob`.")
+    text = wording.usage("I don't know `frob`.")
     assert text.splitlines()[0] == "I don't know `frob`."
-    assert text.splitlines()[1:] == blocks.usage_text().splitlines()
+    assert text.splitlines()[1:] == wording.usage().splitlines()
 
 
 # -- verbatim: Slack leaves user text as typed ------------------------------------------------
@@ -652,7 +650,7 @@ def every_view(call: Call) -> list[list[dict]]:
     ]
     return [m.blocks for m in messages] + [
         home["blocks"],
-        blocks.modal_message("Call started", f"*{escape_mrkdwn(call.title)}* is live.")["blocks"],
+        blocks.started_modal(call)["blocks"],
     ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from calls_app.command_text import MAX_TITLE_LENGTH, VERBS, CallCommand, parse
+from calls_app.command_text import MAX_TITLE_LENGTH, CallCommand, Verb, parse
 from calls_app.errors import UsageError
 
 
@@ -46,7 +46,7 @@ def test_verb_case_does_not_change_the_title() -> None:
 
 
 def test_every_verb_parses() -> None:
-    for verb in VERBS:
+    for verb in Verb:
         text = f"{verb} New title" if verb == "rename" else verb
         assert parse(text).verb == verb
 

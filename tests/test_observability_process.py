@@ -251,3 +251,21 @@ def test_with_json_logs_a_startup_error_is_one_json_line(
     (line,) = result.stderr.strip().splitlines()
     entry = json.loads(line)
     assert entry["level"] == "ERROR" and entry["message"].startswith("calls-app: PORT: ")
+
+
+def test_the_command_line_tools_print_a_startup_error_as_the_app_does(
+    fake_slack: FakeSlack, database_url: URL
+) -> None:
+    settings = app_env(fake_slack, database_url, LOG_FORMAT="json", PORT="not-a-port")
+    result = subprocess.run(
+        [sys.executable, "-m", "calls_app", "reconcile"],
+        env=process_env(settings),
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    entry = json.loads(line)
+    assert entry["level"] == "ERROR" and entry["message"].startswith("calls-app: PORT: ")

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from slack_bolt import BoltContext
 
-from calls_app import blocks
+from calls_app import blocks, wording
 from calls_app.errors import Busy, CallsError, ChooseCall
 from calls_app.home import HomeService
 from calls_app.service import Actor, CallService
@@ -90,7 +90,7 @@ def message_for(error: Exception) -> blocks.Message | str:
         return error.user_message
     error_id = uuid.uuid4().hex[:8]
     log.error("unexpected error %s", error_id, exc_info=error)
-    return f"Something went wrong on our side. Quote error id `{error_id}` if you report it."
+    return wording.unexpected(error_id)
 
 
 def work_queue(context: BoltContext) -> WorkQueue:

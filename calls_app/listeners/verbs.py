@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from calls_app import blocks
+from calls_app import blocks, wording
+from calls_app.command_text import Verb
 from calls_app.service import Actor, CallService, MessageRef
-from calls_app.text import escape_mrkdwn
 
 # Verbs that only write to the database: done before the ack, so nothing acknowledged is lost.
-RECORDED_BEFORE_ACK = frozenset({"join", "leave"})
+RECORDED_BEFORE_ACK = frozenset({Verb.JOIN, Verb.LEAVE})
 
 
 def act_on_call(
-    verb: str,
+    verb: Verb,
     calls: CallService,
     actor: Actor,
     *,
@@ -24,16 +24,16 @@ def act_on_call(
     is the channel message whose button asked for it."""
     where = {"channel_id": channel_id, "call_id": call_id}
     match verb:
-        case "end":
+        case Verb.END:
             ended = calls.end(actor, **where, pressed_on=pressed_on)
-            return f"You ended *{escape_mrkdwn(ended.title)}*. {blocks.ended_summary(ended)}"
-        case "join":
+            return wording.you_ended(ended.title, blocks.ended_summary(ended))
+        case Verb.JOIN:
             joined = calls.join(actor, **where, pressed_on=pressed_on)
             return blocks.joined_reply(joined.call, already_in=joined.already_in)
-        case "leave":
+        case Verb.LEAVE:
             left = calls.leave(actor, **where, pressed_on=pressed_on)
-            return f"You left *{escape_mrkdwn(left.title)}*."
-        case "rename" if title is not None:
+            return wording.left(left.title)
+        case Verb.RENAME if title is not None:
             renamed = calls.rename(actor, title, **where)
-            return f"Renamed the call to *{escape_mrkdwn(renamed.title)}*."
+            return wording.renamed(renamed.title)
     raise ValueError(f"not a verb on a call: {verb}")

@@ -23,6 +23,7 @@ import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
+from calls_app import wording
 from calls_app.config import ZoomConfig
 from calls_app.errors import CallsError
 from calls_app.providers import (
@@ -69,10 +70,7 @@ class ZoomProvider:
         email = host_email()
         hosts = [h for h in (email, self._config.default_host) if h]
         if not hosts:
-            raise ZoomError(
-                "Zoom needs a host for the meeting: Slack doesn't show your email to the app and "
-                "no ZOOM_DEFAULT_HOST is set. Ask whoever runs calls-app to set one."
-            )
+            raise ZoomError(wording.ZOOM_NEEDS_HOST)
         for position, host in enumerate(hosts):
             status, data = self._api(
                 "POST",
@@ -88,13 +86,10 @@ class ZoomProvider:
             if data.get("code") in _NO_SUCH_USER and position + 1 < len(hosts):
                 continue  # the person has no Zoom user here: the default host's turn
             if data.get("code") in _NO_SUCH_USER:
-                raise ZoomError(
-                    "You have no Zoom account in this organization's Zoom, and no "
-                    "ZOOM_DEFAULT_HOST is set, so the meeting wasn't made."
-                )
+                raise ZoomError(wording.ZOOM_NO_ACCOUNT)
             log.warning("zoom: making a meeting failed: HTTP %s code %s", status, data.get("code"))
             break
-        raise ZoomError("Zoom couldn't make the meeting, so the call wasn't started. Try again.")
+        raise ZoomError(wording.ZOOM_FAILED)
 
     def meeting_id_of(self, url: str) -> str | None:
         parts = urllib.parse.urlsplit(url)
@@ -157,7 +152,7 @@ def _request(method: str, url: str, *, headers: dict[str, str], data: bytes) -> 
         return error.code, _json(error.read())
     except (urllib.error.URLError, OSError) as error:
         log.warning("zoom: %s unreachable (%s)", urllib.parse.urlsplit(url).netloc, error)
-        raise ZoomError("Zoom can't be reached right now, so the call wasn't started.") from None
+        raise ZoomError(wording.ZOOM_UNREACHABLE) from None
 
 
 def _json(raw: bytes) -> dict[str, Any]:

@@ -2,7 +2,7 @@ import re
 
 from slack_bolt import App
 
-from calls_app.blocks import HOME_START_CALL, OPEN_CALL_LINK, ActionId
+from calls_app.block_ids import HOME_START_CALL, OPEN_CALL_LINK, ActionId
 from calls_app.listeners.actions import call_buttons, call_picker
 
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from slack_bolt import Ack, BoltContext, Respond
 
-from calls_app import blocks
+from calls_app import blocks, wording
+from calls_app.command_text import ON_A_CALL, Verb
 from calls_app.errors import Busy, CallNotFound, UsageError
 from calls_app.listeners.replies import (
     Reply,
@@ -23,8 +24,6 @@ from calls_app.listeners.replies import (
 )
 from calls_app.listeners.verbs import RECORDED_BEFORE_ACK, act_on_call
 from calls_app.service import MessageRef
-
-PICKABLE_VERBS = ("end", "join", "leave", "rename")
 
 
 def _button_call_id(action: dict) -> int:
@@ -44,7 +43,7 @@ def _pressed_on(body: dict) -> MessageRef | None:
     return MessageRef(channel_id=channel, ts=ts) if channel and ts else None
 
 
-def _button_handler(verb: str):
+def _button_handler(verb: Verb):
     def handle(
         ack: Ack, action: dict, body: dict, respond: Respond | None, context: BoltContext
     ) -> None:
@@ -92,9 +91,9 @@ def _answer(body: dict, reply: Reply, outcome: tuple[blocks.Message | str, bool]
         say_privately(reply, message)
 
 
-handle_join = _button_handler("join")
-handle_leave = _button_handler("leave")
-handle_end = _button_handler("end")
+handle_join = _button_handler(Verb.JOIN)
+handle_leave = _button_handler(Verb.LEAVE)
+handle_end = _button_handler(Verb.END)
 
 
 def handle_rename(
@@ -128,15 +127,15 @@ def handle_pick(ack: Ack, action: dict, respond: Respond, context: BoltContext) 
     later(context, respond, act)
 
 
-def _picked(action: dict) -> tuple[str, int, str | None]:
+def _picked(action: dict) -> tuple[Verb, int, str | None]:
     try:
         value = json.loads(action.get("value", ""))
         verb, call_id, title = value["verb"], int(value["call_id"]), value.get("title")
     except (ValueError, KeyError, TypeError):
         raise CallNotFound() from None
-    if verb not in PICKABLE_VERBS or (verb == "rename" and not isinstance(title, str)):
-        raise UsageError("That button no longer works. Run the command again.")
-    return verb, call_id, title
+    if verb not in ON_A_CALL or (verb == Verb.RENAME and not isinstance(title, str)):
+        raise UsageError(wording.STALE_BUTTON)
+    return Verb(verb), call_id, title
 
 
 def acknowledge_link(ack: Ack) -> None:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from slack_bolt import Ack, BoltContext, Respond
 
-from calls_app import blocks
-from calls_app.errors import ChooseCall, UsageError
-from calls_app.listeners.actions.call_buttons import PICKABLE_VERBS
+from calls_app import blocks, wording
+from calls_app.command_text import ON_A_CALL, Verb
+from calls_app.errors import UsageError
 from calls_app.listeners.replies import actor_from, call_service, errors_told_to, say_privately
-
-STALE_BUTTON = "That button no longer works. Run the command again."
 
 
 def handle_pick_more(
@@ -22,16 +20,16 @@ def handle_pick_more(
         channel_id = (body.get("container") or {}).get("channel_id")
         if (
             wanted is None
-            or wanted.verb not in PICKABLE_VERBS
-            or (wanted.verb == "rename" and wanted.title is None)
+            or wanted.verb not in ON_A_CALL
+            or (wanted.verb == Verb.RENAME and wanted.title is None)
             or not channel_id
         ):
-            raise UsageError(STALE_BUTTON)
+            raise UsageError(wording.STALE_BUTTON)
         calls = call_service(context).calls_to_choose(
             actor_from(context), wanted.verb, channel_id=channel_id
         )
         picker = blocks.call_picker(
-            question=ChooseCall.question(wanted.verb),
+            question=wording.which_call(wanted.verb),
             verb=wanted.verb,
             calls=calls,
             title=wanted.title,

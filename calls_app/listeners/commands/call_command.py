@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from slack_bolt import Ack, BoltContext, Respond
 
-from calls_app import blocks, command_text
+from calls_app import blocks, command_text, wording
+from calls_app.command_text import Verb
 from calls_app.errors import Busy, UsageError
 from calls_app.listeners.replies import (
     actor_from,
@@ -25,10 +26,10 @@ def handle_call_command(ack: Ack, command: dict, respond: Respond, context: Bolt
     try:
         parsed = command_text.parse(command.get("text", ""))
     except UsageError as error:
-        ack(text=blocks.usage_text(error.user_message), response_type="ephemeral")
+        ack(text=wording.usage(error.user_message), response_type="ephemeral")
         return
-    if parsed.verb == "help":
-        ack(text=blocks.usage_text(), response_type="ephemeral")
+    if parsed.verb == Verb.HELP:
+        ack(text=wording.usage(), response_type="ephemeral")
         return
     calls, actor, queue = call_service(context), actor_from(context), work_queue(context)
     if not queue.reserve():
@@ -49,7 +50,7 @@ def run(
     parsed: command_text.CallCommand, calls: CallService, actor: Actor, command: dict
 ) -> blocks.Message | str:
     channel_id = command["channel_id"]
-    if parsed.verb == "start":
+    if parsed.verb == Verb.START:
         started = calls.start(
             actor,
             channel_id=channel_id,
@@ -58,6 +59,6 @@ def run(
             join_url=parsed.join_url,
         )
         return blocks.started_reply(started.call, started.invited, started.not_invited)
-    if parsed.verb == "status":
+    if parsed.verb == Verb.STATUS:
         return blocks.status_message(calls.status(actor, channel_id=channel_id))
     return act_on_call(parsed.verb, calls, actor, channel_id=channel_id, title=parsed.title)

@@ -1,6 +1,6 @@
 from slack_bolt import App
 
-from calls_app.blocks import CallbackId
+from calls_app.block_ids import CallbackId
 from calls_app.listeners.views import rename_modal, start_modal
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext
 from slack_bolt.context.respond import Respond
 
-from calls_app import blocks
-from calls_app.errors import Busy, CallNotFound, CallsError
+from calls_app import blocks, wording
+from calls_app.block_ids import TITLE_INPUT, BlockId
+from calls_app.errors import Busy, CallNotFound, CallsError, NoTitle
 from calls_app.listeners.replies import (
     actor_from,
     call_service,
@@ -14,31 +15,24 @@ from calls_app.listeners.replies import (
     say_privately,
     work_queue,
 )
-from calls_app.text import escape_mrkdwn
+from calls_app.listeners.views.form import refuse, text_in
 
 
 def handle_rename_submission(ack: Ack, view: dict, context: BoltContext) -> None:
-    title = (
-        view["state"]["values"]
-        .get(blocks.BlockId.TITLE, {})
-        .get(blocks.TITLE_INPUT, {})
-        .get("value")
-        or ""
-    ).strip()
+    title = text_in(view, BlockId.TITLE, TITLE_INPUT)
     metadata = blocks.RenameModalMetadata.loads(view.get("private_metadata", ""))
     calls = call_service(context)
     actor = actor_from(context)
-    if not title:
-        ack(response_action="errors", errors={blocks.BlockId.TITLE: "A call needs a title."})
-        return
     try:
+        if not title:
+            raise NoTitle()
         if metadata is None:
             raise CallNotFound()
         calls.check_can_rename(actor, call_id=metadata.call_id)
         if not work_queue(context).reserve():
             raise Busy()
     except CallsError as error:
-        ack(response_action="errors", errors={blocks.BlockId.TITLE: error.user_message})
+        refuse(ack, view, error)
         return
     reply = Respond(response_url=metadata.response_url) if metadata.response_url else None
 
@@ -46,7 +40,7 @@ def handle_rename_submission(ack: Ack, view: dict, context: BoltContext) -> None
         with errors_told_to(reply or _log_only):
             renamed = calls.rename(actor, title, call_id=metadata.call_id)
             if reply:
-                say_privately(reply, f"Renamed the call to *{escape_mrkdwn(renamed.title)}*.")
+                say_privately(reply, wording.renamed(renamed.title))
 
     ack()
     work_queue(context).run_reserved(rename)

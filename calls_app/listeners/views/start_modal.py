@@ -6,7 +6,8 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext
 
 from calls_app import blocks
-from calls_app.errors import Busy, CannotPostInChannel, NotInChannel, SlackFailure, UsageError
+from calls_app.block_ids import CHANNEL_INPUT, PEOPLE_INPUT, TITLE_INPUT, BlockId
+from calls_app.errors import Busy, CallsError, NoChannel
 from calls_app.listeners.replies import (
     actor_from,
     call_service,
@@ -14,56 +15,28 @@ from calls_app.listeners.replies import (
     home_service,
     work_queue,
 )
+from calls_app.listeners.views.form import refuse, submitted, text_in
 from calls_app.service import default_title
-from calls_app.text import escape_mrkdwn
 
 
 def handle_start_submission(ack: Ack, view: dict, context: BoltContext) -> None:
-    values = view["state"]["values"]
-    channel_id = (
-        values.get(blocks.BlockId.CHANNEL, {})
-        .get(blocks.CHANNEL_INPUT, {})
-        .get("selected_conversation")
-    )
-    title = (
-        values.get(blocks.BlockId.TITLE, {}).get(blocks.TITLE_INPUT, {}).get("value") or ""
-    ).strip()
-    invitees = (
-        values.get(blocks.BlockId.PEOPLE, {}).get(blocks.PEOPLE_INPUT, {}).get("selected_users")
-        or []
-    )
-    if not channel_id:
-        ack(response_action="errors", errors={blocks.BlockId.CHANNEL: "Pick a channel."})
-        return
-    calls, actor = call_service(context), actor_from(context)
+    channel_id = submitted(view, BlockId.CHANNEL, CHANNEL_INPUT).get("selected_conversation")
+    title = text_in(view, BlockId.TITLE, TITLE_INPUT)
+    invitees = submitted(view, BlockId.PEOPLE, PEOPLE_INPUT).get("selected_users") or []
+    calls, actor, queue = call_service(context), actor_from(context), work_queue(context)
     try:
+        if not channel_id:
+            raise NoChannel()
         channel_name = calls.check_can_start(actor, channel_id=channel_id, invitees=invitees)
-    except CannotPostInChannel:
-        ack(
-            response_action="errors",
-            errors={
-                blocks.BlockId.CHANNEL: "I'm not in that channel. Invite me with "
-                "/invite @calls-app, or pick another."
-            },
-        )
-        return
-    except NotInChannel as error:
-        ack(response_action="errors", errors={blocks.BlockId.CHANNEL: error.user_message})
-        return
-    except UsageError as error:
-        ack(response_action="errors", errors={blocks.BlockId.PEOPLE: error.user_message})
-        return
-    except SlackFailure as failure:
-        ack(response_action="errors", errors={blocks.BlockId.CHANNEL: failure.user_message})
-        return
-    queue = work_queue(context)
-    if not queue.reserve():
-        ack(response_action="errors", errors={blocks.BlockId.CHANNEL: Busy().user_message})
+        if not queue.reserve():
+            raise Busy()
+    except CallsError as error:
+        refuse(ack, view, error)
         return
     home = home_service(context)
 
     def show_problem(*, text: str, **_message: object) -> None:
-        home.show_modal(view_id=view["id"], view=blocks.modal_message("Call not started", text))
+        home.show_modal(view_id=view["id"], view=blocks.not_started_modal(text))
 
     def start() -> None:
         with errors_told_to(show_problem):
@@ -73,16 +46,7 @@ def handle_start_submission(ack: Ack, view: dict, context: BoltContext) -> None:
                 title=title or default_title(channel_name),
                 invitees=invitees,
             )
-            home.show_modal(
-                view_id=view["id"],
-                view=blocks.modal_message(
-                    "Call started",
-                    f"*{escape_mrkdwn(started.call.title)}* is live in <#{channel_id}>.",
-                ),
-            )
+            home.show_modal(view_id=view["id"], view=blocks.started_modal(started.call))
 
-    ack(
-        response_action="update",
-        view=blocks.modal_message("Start a call", "Starting your call…"),
-    )
+    ack(response_action="update", view=blocks.starting_modal())
     queue.run_reserved(start)
