@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from calls_app.models import Call, CallState, EndReason
-from calls_app.store import HomeCalls
+from calls_app.records import HomeCalls, Person
 from calls_app.text import escape_mrkdwn, format_duration, truncate
 
 BUTTON_TEXT_LIMIT = 75
@@ -56,14 +56,6 @@ VIEW_BLOCK_LIMIT = 100
 class Message:
     text: str  # the notification and screen-reader fallback
     blocks: list[dict]
-
-
-@dataclass(frozen=True)
-class Person:
-    """Someone in a call: a Slack user, or an external participant known only by name."""
-
-    slack_id: str | None
-    name: str | None = None
 
 
 @dataclass(frozen=True)

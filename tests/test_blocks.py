@@ -16,12 +16,11 @@ from calls_app.blocks import (
     CallbackId,
     CallStatus,
     Message,
-    Person,
     PickerPage,
     RenameModalMetadata,
 )
 from calls_app.models import Call, CallState
-from calls_app.store import HomeCalls
+from calls_app.records import HomeCalls, Person
 from calls_app.text import escape_mrkdwn, format_duration, truncate
 from local_slack.web_api import BlockKitValidator
 
