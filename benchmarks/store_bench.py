@@ -28,12 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.harness import Databases  # noqa: E402
 from calls_app.db import make_engine  # noqa: E402
 from calls_app.models import EndReason  # noqa: E402
-from calls_app.store import CallStore, NewCall  # noqa: E402
+from calls_app.records import NewCall  # noqa: E402
+from calls_app.store.calls import CallStore  # noqa: E402
+from calls_app.store.ending import EndingStore  # noqa: E402
 
 LEASE = timedelta(seconds=30)
 
 
-def call_life(store: CallStore, n: int) -> None:
+def call_life(store: CallStore, ending: EndingStore, n: int) -> None:
     now = datetime.now(UTC)
     channel = f"CBENCH{n}"
     call = store.create_starting(
@@ -45,17 +47,19 @@ def call_life(store: CallStore, n: int) -> None:
     )
     store.set_message(call.id, channel_id=channel, ts=f"{n}.000100")
     (live,) = store.live_calls_in_channel(team_id="TBENCH", channel_id=channel)
-    claimed = store.claim_ending(
+    claimed = ending.claim_ending(
         live.id, by="UBENCH", reason=EndReason.PERSON, now=datetime.now(UTC), lease=LEASE
     )
     assert claimed is not None
-    store.mark_ended(claimed)
+    ending.mark_ended(claimed)
 
 
-def run(store: CallStore, numbers: itertools.count, *, lives: int, threads: int) -> str:
+def run(
+    store: CallStore, ending: EndingStore, numbers: itertools.count, *, lives: int, threads: int
+) -> str:
     def worker(count: int) -> None:
         for _ in range(count):
-            call_life(store, next(numbers))
+            call_life(store, ending, next(numbers))
 
     pool = [threading.Thread(target=worker, args=(lives // threads,)) for _ in range(threads)]
     wall, cpu = time.perf_counter(), time.process_time()
@@ -81,12 +85,12 @@ def main() -> int:
     databases = Databases(workdir, args.postgres)
     try:
         engine = make_engine(Databases._sqlalchemy_url(databases.new("store")))
-        store = CallStore(engine)
+        store, ending = CallStore(engine), EndingStore(engine)
         numbers = itertools.count()
-        run(store, numbers, lives=200, threads=1)  # warm-up: pools, statement caches
+        run(store, ending, numbers, lives=200, threads=1)  # warm-up: pools, statement caches
         print(f"store on {databases.kind}:")
         for threads in (int(t) for t in args.threads.split(",")):
-            print(" ", run(store, numbers, lives=args.lives, threads=threads), flush=True)
+            print(" ", run(store, ending, numbers, lives=args.lives, threads=threads), flush=True)
         engine.dispose()
         return 0
     finally:

@@ -24,7 +24,7 @@ from calls_app.block_ids import (
 )
 from calls_app.command_text import Verb
 from calls_app.models import Call, CallState, EndReason
-from calls_app.store import HomeCalls
+from calls_app.records import HomeCalls, Person
 from calls_app.text import escape_mrkdwn, format_duration, truncate
 from calls_app.wording import mention
 
@@ -38,14 +38,6 @@ VIEW_BLOCK_LIMIT = 100
 class Message:
     text: str  # the notification and screen-reader fallback
     blocks: list[dict]
-
-
-@dataclass(frozen=True)
-class Person:
-    """Someone in a call: a Slack user, or an external participant known only by name."""
-
-    slack_id: str | None
-    name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,16 @@ from calls_app.listeners import register_listeners
 from calls_app.outbox import Kind, Outbox
 from calls_app.permissions import AdminCache
 from calls_app.presence import PresenceRecorder
-from calls_app.presence_store import PresenceStore
 from calls_app.provider_web import ProviderWebhooks
 from calls_app.providers import provider_from_settings
 from calls_app.rate_limits import RateLimits
 from calls_app.reconciler import PassLock, Reconciler
-from calls_app.store import CallStore, HomeStore
+from calls_app.store.calls import CallStore
+from calls_app.store.ending import EndingStore
+from calls_app.store.home import HomeStore
+from calls_app.store.participants import ParticipantStore
+from calls_app.store.presence import PresenceStore
+from calls_app.store.reconciliation import ReconcileStore
 from calls_app.uninstalls import Uninstalls
 from calls_app.wiring import ServiceFactory, WorkspaceClients
 from calls_app.work_queue import WorkQueue
@@ -78,6 +82,8 @@ def build_parts(settings: Settings, engine: Engine, *, clock: Clock = utc_now) -
         engine=engine,
         services=ServiceFactory(
             store=CallStore(engine),
+            participants=ParticipantStore(engine),
+            ending=EndingStore(engine),
             home_store=HomeStore(engine),
             clock=clock,
             meetings=provider_from_settings(settings),
@@ -145,7 +151,7 @@ def build_bolt_app(parts: AppParts) -> App:
 
     register_listeners(
         app,
-        uninstalls=Uninstalls(store=services.store, installs=parts.installs, clock=services.clock),
+        uninstalls=Uninstalls(store=services.ending, installs=parts.installs, clock=services.clock),
     )
     return app
 
@@ -183,7 +189,9 @@ def build_provider_webhooks(parts: AppParts) -> ProviderWebhooks | None:
 
 def build_reconciler(parts: AppParts) -> Reconciler:
     return Reconciler(
-        store=parts.services.store,
+        store=ReconcileStore(parts.engine),
+        calls=parts.services.store,
+        ending=parts.services.ending,
         services=parts.services,
         clients=parts.clients,
         clock=parts.services.clock,

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, bindparam, delete, select
 from calls_app.clock import Clock, utc_now
 from calls_app.db import UtcDateTime, writing
 from calls_app.models import SlackDelivery
-from calls_app.store import upsert_into
+from calls_app.store.dialect import upsert_into
 
 KEEP_FOR = timedelta(minutes=15)
 PURGE_EVERY = timedelta(minutes=1)

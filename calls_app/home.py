@@ -11,7 +11,7 @@ from calls_app.models import Call
 from calls_app.outbox import Outbox
 from calls_app.permissions import AdminCache, may_host
 from calls_app.slack_gateway import SlackGateway
-from calls_app.store import HomeStore
+from calls_app.store.home import HomeStore
 
 log = logging.getLogger(__name__)
 

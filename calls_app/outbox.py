@@ -25,7 +25,7 @@ from sqlalchemy import Engine, bindparam, delete, func, or_, select, update
 
 from calls_app.db import UtcDateTime, autocommitting, writing
 from calls_app.models import OutboxItem
-from calls_app.store import upsert_into
+from calls_app.store.dialect import upsert_into
 
 outbox = OutboxItem.__table__
 IDLE_KEPT = timedelta(hours=1)

@@ -17,8 +17,9 @@ from collections.abc import Iterable
 
 from calls_app.models import Call
 from calls_app.outbox import Outbox
-from calls_app.presence_store import Attendee, PresenceStore
 from calls_app.providers import MeetingEnded, Person, PersonJoined, PresenceEvent
+from calls_app.records import Attendee
+from calls_app.store.presence import PresenceStore
 from calls_app.wiring import ServiceFactory, TokenUnreadable, WorkspaceClients
 
 log = logging.getLogger(__name__)

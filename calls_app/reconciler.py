@@ -24,7 +24,9 @@ from calls_app.installations import purge_expired_oauth_states
 from calls_app.models import Call, EndReason
 from calls_app.rate_limits import BACKGROUND_SHARE, CHECKS_SHARE
 from calls_app.service import CallService
-from calls_app.store import CallStore
+from calls_app.store.calls import CallStore
+from calls_app.store.ending import EndingStore
+from calls_app.store.reconciliation import ReconcileStore
 from calls_app.wiring import ServiceFactory, TokenUnreadable, WorkspaceClients
 
 log = logging.getLogger(__name__)
@@ -92,7 +94,9 @@ class _Pass:
 
 @dataclass
 class Reconciler:
-    store: CallStore
+    store: ReconcileStore
+    calls: CallStore
+    ending: EndingStore
     services: ServiceFactory
     clients: WorkspaceClients
     clock: Clock
@@ -119,7 +123,7 @@ class Reconciler:
                 limit=PASS_LIMIT,
             )
             for call in found.stuck_starting:
-                if self.store.abandon_start(call.id, now=now):
+                if self.calls.abandon_start(call.id, now=now):
                     done["abandoned starts"] += 1
             self._each(
                 found.unposted, "posted messages", this_pass, CallService.post_pending_message
@@ -229,7 +233,7 @@ class Reconciler:
     def _close_team(self, call: Call, this_pass: _Pass) -> int:
         """Close the workspace's live calls in our records; the rest of the pass skips it."""
         this_pass.skipped_teams.add(call.team_id)
-        return self.store.close_live_calls(
+        return self.ending.close_live_calls(
             team_id=call.team_id, at=self.clock(), reason=EndReason.UNINSTALLED
         )
 

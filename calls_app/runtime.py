@@ -42,7 +42,7 @@ from calls_app.logging_setup import (
 from calls_app.outbox import Outbox
 from calls_app.reconciler import ReconcilerThread
 from calls_app.slack_gateway import make_web_client
-from calls_app.store import CallStore
+from calls_app.store.reconciliation import ReconcileStore
 from calls_app.web import SlackWsgiApp
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ def _wsgi_app(parts: AppParts) -> SlackWsgiApp:
 
 
 def metrics_page(parts: AppParts) -> Callable[[], bytes]:
-    store, outbox = parts.services.store, parts.services.outbox
+    store, outbox = ReconcileStore(parts.engine), parts.services.outbox
     gauges = metrics.DatabaseGauges(lambda: (store.live_call_count(), outbox.pending()))
     return lambda: metrics.render(gauges)
 
@@ -182,7 +182,8 @@ def metrics_page_of_a_master(settings: Settings) -> Callable[[], bytes]:
     def read() -> tuple[int, int]:
         engine = make_engine(settings.database_url)
         try:
-            return CallStore(engine).live_call_count(), Outbox(engine, min_interval={}).pending()
+            live, outbox = ReconcileStore(engine), Outbox(engine, min_interval={})
+            return live.live_call_count(), outbox.pending()
         finally:
             engine.dispose()
 

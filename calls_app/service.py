@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from calls_app import blocks, log_context, wording
-from calls_app.clock import Clock
+from calls_app.clock import Clock, whole_seconds
 from calls_app.command_text import MAX_TITLE_LENGTH, Verb
 from calls_app.errors import (
     CallAlreadyEnded,
@@ -38,8 +38,11 @@ from calls_app.models import Call, CallState, EndReason
 from calls_app.outbox import Outbox
 from calls_app.permissions import AdminCache, may_host
 from calls_app.providers import Meeting, MeetingProvider
+from calls_app.records import Joined, NewCall
 from calls_app.slack_gateway import CallUser, SlackCallInfo, SlackGateway
-from calls_app.store import CallStore, Joined, NewCall, whole_seconds
+from calls_app.store.calls import CallStore
+from calls_app.store.ending import EndingStore
+from calls_app.store.participants import ParticipantStore
 from calls_app.text import truncate
 
 log = logging.getLogger(__name__)
@@ -94,6 +97,8 @@ class CallService:
         self,
         *,
         store: CallStore,
+        participants: ParticipantStore,
+        ending: EndingStore,
         slack: SlackGateway,
         clock: Clock,
         meetings: MeetingProvider,
@@ -107,6 +112,8 @@ class CallService:
         self._outbox = outbox
         self._limits = limits
         self._store = store
+        self._participants = participants
+        self._ending = ending
         self._slack = slack
         self._clock = clock
         self._meetings = meetings
@@ -306,8 +313,8 @@ class CallService:
         at most the one in flight."""
         invited, not_invited = [], []
         message = blocks.invitation_message(call)
-        for user in self._store.unsent_invitations(call.id):
-            if not self._store.claim_invitation(
+        for user in self._participants.unsent_invitations(call.id):
+            if not self._participants.claim_invitation(
                 call.id, user, now=self._clock(), lease=self._lease
             ):
                 continue  # someone else is sending it, or the call ended
@@ -316,10 +323,14 @@ class CallService:
             except SlackFailure as failure:
                 not_invited.append(user)
                 if not failure.transient:  # a transient failure stays pending for the reconciler
-                    self._store.record_invitation(call.id, user, sent_at=None, error=failure.error)
+                    self._participants.record_invitation(
+                        call.id, user, sent_at=None, error=failure.error
+                    )
             else:
                 invited.append(user)
-                self._store.record_invitation(call.id, user, sent_at=self._clock(), error=None)
+                self._participants.record_invitation(
+                    call.id, user, sent_at=self._clock(), error=None
+                )
         return invited, not_invited
 
     def send_invitations(self, call: Call) -> bool:
@@ -343,7 +354,7 @@ class CallService:
         )
         self._ensure_live(call, allow_ending=True)
         self._require_host(actor, call, Verb.END)
-        claimed = self._store.claim_ending(
+        claimed = self._ending.claim_ending(
             call.id, by=actor.user_id, reason=EndReason.PERSON, now=self._clock(), lease=self._lease
         )
         if claimed is None:
@@ -356,7 +367,7 @@ class CallService:
     def end_automatically(self, call: Call, reason: EndReason) -> Call | None:
         """End on the app's own authority (a limit, or an end a crash interrupted); None if
         someone else holds the call's lease, or (for an empty call) someone came back."""
-        claimed = self._store.claim_ending(
+        claimed = self._ending.claim_ending(
             call.id,
             by=None,
             reason=reason,
@@ -368,7 +379,7 @@ class CallService:
 
     def record_ended_in_slack(self, call: Call) -> Call | None:
         """Slack has the call ended already: follow it, without telling Slack again."""
-        claimed = self._store.claim_ending(
+        claimed = self._ending.claim_ending(
             call.id, by=None, reason=EndReason.SLACK, now=self._clock(), lease=self._lease
         )
         return claimed and self._finish_end(claimed, tell_slack=False)
@@ -385,10 +396,10 @@ class CallService:
                     claimed.slack_call_id, duration_seconds=claimed.duration_seconds
                 )
             except SlackFailure:
-                self._store.release_ending(claimed, now=self._clock())
+                self._ending.release_ending(claimed, now=self._clock())
                 raise
         self._show(claimed, blocks.ended_call_message(claimed))
-        ended = self._store.mark_ended(claimed)
+        ended = self._ending.mark_ended(claimed)
         if ended is None:  # the lease was lost meanwhile: its new holder records the end
             return claimed
         log.info("call %s ended (%s)", ended.id, ended.end_reason)
@@ -422,13 +433,13 @@ class CallService:
         """Slack's list of who is in the call, read by the reconciler, replaces what we thought
         it lists; the outbox then brings it in step. True if it was out of step."""
         assert call.slack_call_id is not None
-        strangers = set(in_slack) - self._store.known_user_ids(call.id)
+        strangers = set(in_slack) - self._participants.known_user_ids(call.id)
         if strangers:  # nobody we know of: no row to bring in step, so remove them here
             self._slack.remove_participants(
                 call.slack_call_id, [CallUser(slack_id=user) for user in sorted(strangers)]
             )
-        self._store.match_slack(call.id, in_slack, external_ids)
-        joined, left = self._store.out_of_step(call.id, limit=1)
+        self._participants.match_slack(call.id, in_slack, external_ids)
+        joined, left = self._participants.out_of_step(call.id, limit=1)
         if joined or left:  # Slack was wrong, not us: nobody's Home changes
             self._outbox.add_participants_change(
                 team_id=call.team_id, enterprise_id=call.enterprise_id, call_id=call.id
@@ -451,7 +462,9 @@ class CallService:
             actor, Verb.JOIN, channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
         )
         self._ensure_live(call)
-        joined = self._store.add_participant(call.id, user_id=actor.user_id, at=self._clock())
+        joined = self._participants.add_participant(
+            call.id, user_id=actor.user_id, at=self._clock()
+        )
         if joined is None:  # it began ending meanwhile
             current = self._store.get(team_id=actor.team_id, call_id=call.id) or call
             self._ensure_live(current)
@@ -473,7 +486,7 @@ class CallService:
             actor, Verb.LEAVE, channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
         )
         self._ensure_live(call)
-        if not self._store.mark_left(call.id, user_id=actor.user_id, at=self._clock()):
+        if not self._participants.mark_left(call.id, user_id=actor.user_id, at=self._clock()):
             raise NotInCall(call.title)
         self._participants_changed(call)
         return call
@@ -606,7 +619,7 @@ class CallService:
         """The live calls of the channel a command may mean, oldest first: the picker's list."""
         calls = self._store.live_calls_in_channel(team_id=actor.team_id, channel_id=channel_id)
         if verb == Verb.LEAVE and len(calls) > 1:
-            mine = self._store.calls_user_is_in(
+            mine = self._participants.calls_user_is_in(
                 call_ids=[c.id for c in calls], user_id=actor.user_id
             )
             if len(mine) == 1:

@@ -20,9 +20,9 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 
 from calls_app import metrics, wording
-from calls_app.blocks import Person
 from calls_app.errors import SlackFailure
 from calls_app.rate_limits import RateLimits
+from calls_app.records import Person
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,12 @@ from datetime import timedelta
 from calls_app.clock import Clock
 from calls_app.errors import SlackFailure
 from calls_app.models import Call
-from calls_app.presence_store import PresenceStore
 from calls_app.providers import MeetingProvider
+from calls_app.records import NewCall
 from calls_app.service import Actor
 from calls_app.slack_gateway import SlackGateway
-from calls_app.store import CallStore, NewCall
+from calls_app.store.calls import CallStore
+from calls_app.store.presence import PresenceStore
 
 log = logging.getLogger(__name__)
 

@@ -10,14 +10,14 @@ from slack_sdk.oauth.installation_store import InstallationStore
 
 from calls_app.clock import Clock
 from calls_app.models import EndReason
-from calls_app.store import CallStore
+from calls_app.store.ending import EndingStore
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Uninstalls:
-    store: CallStore
+    store: EndingStore
     installs: InstallationStore | None  # None: one bot token from the environment
     clock: Clock
 

@@ -15,12 +15,15 @@ from calls_app.limits import CallLimits
 from calls_app.outbox import Outbox
 from calls_app.participant_sync import ParticipantSync
 from calls_app.permissions import AdminCache
-from calls_app.presence_store import PresenceStore
 from calls_app.providers import MeetingProvider
 from calls_app.rate_limits import BACKGROUND_SHARE, RateLimits
 from calls_app.service import CallService
 from calls_app.slack_gateway import Pacing, SlackGateway, make_web_client
-from calls_app.store import CallStore, HomeStore
+from calls_app.store.calls import CallStore
+from calls_app.store.ending import EndingStore
+from calls_app.store.home import HomeStore
+from calls_app.store.participants import ParticipantStore
+from calls_app.store.presence import PresenceStore
 from calls_app.unfurls import LinkUnfurls
 
 
@@ -30,6 +33,8 @@ class ServiceFactory:
     the services knowing about tokens."""
 
     store: CallStore
+    participants: ParticipantStore
+    ending: EndingStore
     home_store: HomeStore
     clock: Clock
     meetings: MeetingProvider
@@ -58,6 +63,8 @@ class ServiceFactory:
         slack = self._gateway(client, team_id, share=share)
         return CallService(
             store=self.store,
+            participants=self.participants,
+            ending=self.ending,
             slack=slack,
             clock=self.clock,
             meetings=self.meetings,
@@ -74,7 +81,9 @@ class ServiceFactory:
 
     def participant_sync(self, client: WebClient, *, team_id: str) -> ParticipantSync:
         return ParticipantSync(
-            store=self.store, slack=self._gateway(client, team_id, share=BACKGROUND_SHARE)
+            store=self.store,
+            participants=self.participants,
+            slack=self._gateway(client, team_id, share=BACKGROUND_SHARE),
         )
 
     def background_homes(self, client: WebClient, *, team_id: str) -> HomeService:

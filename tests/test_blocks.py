@@ -14,12 +14,11 @@ from calls_app.block_ids import TITLE_INPUT, ActionId, BlockId, CallbackId
 from calls_app.blocks import (
     CallStatus,
     Message,
-    Person,
     PickerPage,
     RenameModalMetadata,
 )
 from calls_app.models import Call, CallState
-from calls_app.store import HomeCalls
+from calls_app.records import HomeCalls, Person
 from calls_app.text import escape_mrkdwn, format_duration, truncate
 from local_slack.web_api.blockkit import BlockKitValidator
 

@@ -15,7 +15,9 @@ from calls_app.bolt_app import build_parts, build_reconciler
 from calls_app.config import load_settings
 from calls_app.models import CallState, EndReason
 from calls_app.reconciler import PASS_LIMIT, backoff
-from calls_app.store import NewCall
+from calls_app.records import NewCall
+from calls_app.store.ending import EndingStore
+from calls_app.store.participants import ParticipantStore
 from tests.app_process import run_module
 from tests.support import oauth
 from tests.support.app import RunningApp, app_env, reply_text, serve_app
@@ -88,9 +90,8 @@ def test_a_call_everyone_left_ends_after_the_grace_period(running_app, reconcile
 def test_an_end_interrupted_by_a_crash_is_finished_once_its_lease_runs_out(running_app, reconcile):
     app = running_app
     call = app.start_call("start Standup")
-    store = build_store(app)
     # The process that pressed End died right after claiming the call: calls.end never sent.
-    assert store.claim_ending(
+    assert EndingStore(app.db.engine).claim_ending(
         call.id, by=BOB, reason=EndReason.PERSON, now=app.clock(), lease=LEASE
     )
     assert reconcile() == {}
@@ -165,7 +166,7 @@ def test_a_press_on_the_unrecorded_message_of_a_call_being_ended_gives_it_to_the
     call = registered_call(app, store, "Orphan")
     ts = posted_then_died(app, call)
     app.clock.advance(seconds=61)  # the dead starter's lease is over
-    assert store.claim_ending(  # an ender holds the call, and then dies too
+    assert EndingStore(app.db.engine).claim_ending(  # an ender holds the call, then dies too
         call.id, by=ALICE, reason=EndReason.PERSON, now=app.clock(), lease=LEASE
     )
     reply = app.click("call_join", str(call.id), user=BOB, message_ts=ts)
@@ -328,7 +329,9 @@ def test_recording_the_message_keeps_an_enders_lease(running_app, reconcile):
     assert store.mark_registered(
         call.id, slack_call_id="R1", lease=now + LEASE, renewed=now + LEASE
     )
-    claimed = store.claim_ending(call.id, by=ALICE, reason=EndReason.PERSON, now=now, lease=LEASE)
+    claimed = EndingStore(app.db.engine).claim_ending(
+        call.id, by=ALICE, reason=EndReason.PERSON, now=now, lease=LEASE
+    )
     assert claimed is not None
     store.set_message(call.id, channel_id=GENERAL, ts="1.2")  # the post lands after the claim
     assert app.db.call(call.id).lease_expires_at == claimed.lease_expires_at
@@ -336,7 +339,7 @@ def test_recording_the_message_keeps_an_enders_lease(running_app, reconcile):
 
 def test_the_empty_rule_does_not_end_a_call_someone_rejoined(running_app):
     app = running_app
-    store = build_store(app)
+    store = EndingStore(app.db.engine)
     call = app.start_call("start Standup")  # Alice is in it
     claimed = store.claim_ending(
         call.id,
@@ -352,7 +355,7 @@ def test_the_empty_rule_does_not_end_a_call_someone_rejoined(running_app):
 
 def test_an_ender_that_lost_its_lease_changes_nothing(running_app):
     app = running_app
-    store = build_store(app)
+    store = EndingStore(app.db.engine)
     call = app.start_call("start Standup")
     first = store.claim_ending(
         call.id, by=ALICE, reason=EndReason.PERSON, now=app.clock(), lease=LEASE
@@ -392,7 +395,7 @@ def test_invitations_a_crash_kept_from_being_sent_are_sent(running_app, reconcil
     app.clock.advance(seconds=61)
     assert reconcile() == {"sent invitations": 1}
     assert sorted(p["channel"] for p in app.sent("chat.postMessage")) == [BOB, CAROL]
-    assert store.unsent_invitations(call.id) == []
+    assert ParticipantStore(app.db.engine).unsent_invitations(call.id) == []
     assert reconcile() == {}  # once
 
 
@@ -402,7 +405,7 @@ def test_an_invitation_slack_refuses_is_recorded_and_not_retried(running_app, re
     assert sorted(p["channel"] for p in app.sent("chat.postMessage")) == [GENERAL, BOB]
     app.clock.advance(seconds=61)
     assert reconcile() == {}
-    assert build_store(app).unsent_invitations(call.id) == []
+    assert ParticipantStore(app.db.engine).unsent_invitations(call.id) == []
 
 
 # -- fairness between workspaces ------------------------------------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from calls_app.bolt_app import build_parts, build_reconciler
 from calls_app.config import ConfigError, load_settings
 from calls_app.models import CallState, Invitation, Participant
-from calls_app.store import CallStore
+from calls_app.store.reconciliation import ReconcileStore
 from tests.support.app import app_env
 from tests.support.views import home_of, texts
 from tests.support.workspace import ALICE, BOB, CAROL
@@ -107,7 +107,7 @@ def test_a_backlog_is_deleted_a_bounded_batch_at_a_time(running_app):
         app.fake.add_channel(f"C0CHAN{n:03d}", name=f"chan{n}")
         app.start_call(f"start Old{n}", channel=f"C0CHAN{n:03d}")
         app.command("end", user=ALICE, channel=f"C0CHAN{n:03d}")
-    store = CallStore(app.db.engine)
+    store = ReconcileStore(app.db.engine)
     cutoff = app.clock() + timedelta(seconds=1)
 
     assert store.delete_old_calls(ended_before=cutoff, limit=2) == 2

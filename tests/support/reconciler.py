@@ -7,7 +7,8 @@ from datetime import timedelta
 from slack_sdk import WebClient
 
 from calls_app import blocks
-from calls_app.store import CallStore, NewCall
+from calls_app.records import NewCall
+from calls_app.store.calls import CallStore
 from tests.support.workspace import ALICE, GENERAL
 
 

@@ -1,5 +1,5 @@
-"""Presence the video provider reports, as participant rows: joins and leaves that come twice,
-late and out of order change the rows once, in the order they happened.
+"""PresenceStore: presence the video provider reports, as participant rows. Joins and leaves
+that come twice, late and out of order change the rows once, in the order they happened.
 
 The rules, per person and call:
 - a join while present changes nothing (a move between a meeting's rooms only notes the room);
@@ -11,27 +11,14 @@ The rules, per person and call:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 
 from calls_app.db import autocommitting, writing
-from calls_app.models import Call, CallState, Participant
-from calls_app.store import _call_of
-
-calls = Call.__table__
-participants = Participant.__table__
-
-
-@dataclass(frozen=True)
-class Attendee:
-    """Who the provider reported, as we list them: a Slack user or an external participant."""
-
-    slack_user_id: str | None = None
-    external_id: str | None = None
-    display_name: str | None = None
-    avatar_url: str | None = None
+from calls_app.models import Call, CallState
+from calls_app.records import Attendee
+from calls_app.store.statements import call_of, calls, participants
 
 
 class PresenceStore:
@@ -49,15 +36,14 @@ class PresenceStore:
     _LIVE_CALL_OF_TEAM = _LIVE_CALL.where(calls.c.team_id == bindparam("team"))
 
     def live_call_for_meeting(self, meeting_id: str, *, team_id: str | None = None) -> Call | None:
-        """The active call of this meeting (the newest, if a meeting was reused); with
-        `team_id`, that workspace's."""
+        """The active call of this meeting (the newest, if reused); with `team_id`, its team's."""
         with self._reading() as db:
             if team_id is None:
                 row = db.execute(self._LIVE_CALL, {"meeting": meeting_id}).first()
             else:
                 query, values = self._LIVE_CALL_OF_TEAM, {"meeting": meeting_id, "team": team_id}
                 row = db.execute(query, values).first()
-        return None if row is None else _call_of(row)
+        return None if row is None else call_of(row)
 
     # Held until the change commits: an end can't begin in between, and two deliveries for
     # one call take turns.

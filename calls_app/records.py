@@ -1,0 +1,70 @@
+"""Plain data passed between the layers: what services hand the store and get back from it,
+and what the Slack gateway reads that the Block Kit builders draw. No behaviour, no SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from calls_app.models import Call
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone in a call: a Slack user, or an external participant known only by name."""
+
+    slack_id: str | None
+    name: str | None = None
+
+
+class Joined(StrEnum):
+    FIRST_TIME = "first_time"
+    AGAIN = "again"  # had left, is back
+    ALREADY_IN = "already_in"
+
+
+@dataclass(frozen=True)
+class NewCall:
+    team_id: str
+    enterprise_id: str | None
+    channel_id: str
+    title: str
+    join_url: str
+    created_by: str
+    started_at: datetime
+    meeting_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """Someone in a call as we list them: a Slack user, or someone external (whom the video
+    provider reported, or Slack's call lists)."""
+
+    slack_user_id: str | None = None
+    external_id: str | None = None
+    display_name: str | None = None
+    avatar_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ReconcileCandidates:
+    stuck_starting: list[Call]
+    unposted: list[Call]
+    interrupted_ends: list[Call]
+    overlong: list[Call]
+    empty: list[Call]
+    uninvited: list[Call]  # invitations a crash kept from being sent
+    outdated_messages: list[Call]
+    live: list[Call]
+
+
+@dataclass(frozen=True)
+class HomeCalls:
+    """What one person's Home shows, read with a fixed number of LIMITed, indexed queries."""
+
+    active: list[Call]
+    more_active: bool
+    recent: list[Call]
+    present: dict[int, int]  # call id -> people in it now
+    took_part: dict[int, int]  # call id -> people who were ever in it
