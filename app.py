@@ -5,19 +5,13 @@ Settings come from the environment (see README). A bad one stops the app with on
 
 from __future__ import annotations
 
-import os
 import sys
 
-from calls_app.config import ConfigError, load_settings
+from calls_app.config import ConfigError, StartupError, load_settings
 from calls_app.db import make_engine
+from calls_app.http_server import exec_server, settings_log_format
 from calls_app.logging_setup import configure_logging, startup_error_line
-from calls_app.runtime import (
-    StartupError,
-    check_schema,
-    check_slack,
-    check_stored_tokens,
-    serve,
-)
+from calls_app.runtime import check_schema, check_slack, check_stored_tokens, serve_socket_mode
 
 
 def main() -> int:
@@ -29,11 +23,12 @@ def main() -> int:
         check_stored_tokens(engine, settings)
         engine.dispose()
         check_slack(settings)
-        serve(settings)
+        if settings.app_token:
+            serve_socket_mode(settings, settings.app_token)
+        else:
+            exec_server()  # HTTP from a fresh process: nothing of the checks stays in memory
     except (ConfigError, StartupError) as error:
-        # LOG_FORMAT is read as it is: the error may be that settings could not be read.
-        log_format = os.environ.get("LOG_FORMAT", "").strip().lower()
-        print(startup_error_line(str(error), log_format), file=sys.stderr)
+        print(startup_error_line(str(error), settings_log_format()), file=sys.stderr)
         return 2
     return 0
 

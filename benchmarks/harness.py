@@ -320,12 +320,12 @@ class ServerProcess:
 
 def gunicorn_options_of_app(settings_env: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     """The gunicorn options the app's own server sets (all that differ from gunicorn's
-    defaults), read from calls_app.runtime.GunicornServer, for the baseline to use too.
+    defaults), read from calls_app.http_server.GunicornServer, for the baseline to use too.
     Also the names of options that cannot be passed on (hooks and other callables)."""
     from gunicorn.config import Config
 
     from calls_app.config import load_settings
-    from calls_app.runtime import GunicornServer
+    from calls_app.http_server import GunicornServer
 
     server = GunicornServer(load_settings(settings_env))
     defaults = Config()
