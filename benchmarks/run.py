@@ -362,6 +362,9 @@ def run_lives(
         "unexpected_replies": odd[:5],
         "unexpected_reply_count": len(odd),
         "peak_rss_mib": memory["total_kib"] / 1024,
+        "master_peak_rss_mib": memory["master_kib"] / 1024,
+        "worker_peak_rss_mib": max(memory["workers_kib"], default=0) / 1024,
+        "pss_mib": memory["pss_kib"] / 1024,
         "memory_kib": memory,
     }
 
@@ -491,6 +494,9 @@ FIGURES = [
     ("api_per_start", None, "Web API calls per /call start", "{:.2f}"),
     ("api_per_end", None, "Web API calls per /call end", "{:.2f}"),
     ("peak_rss_mib", None, "peak RSS, master + workers (MiB)", "{:.1f}"),
+    ("master_peak_rss_mib", None, "  of which the master's peak RSS (MiB)", "{:.1f}"),
+    ("worker_peak_rss_mib", None, "  of which the worker's peak RSS (MiB)", "{:.1f}"),
+    ("pss_mib", None, "PSS at the end, master + workers (MiB)", "{:.1f}"),
 ]
 
 
@@ -599,6 +605,8 @@ def headline(summary: dict[str, dict[str, float]], latency_ms: float) -> list[tu
         "call shows ended p50: end → chat.update (ms)",
         "ack latency p99 (ms)",
         "peak RSS, master + workers (MiB)",
+        "  of which the worker's peak RSS (MiB)",
+        "PSS at the end, master + workers (MiB)",
     ):
         row = summary[label]
         rows.append(
