@@ -57,7 +57,7 @@ class TokenCipher:
     decrypts. Plain tokens (xox…) read as they are, so turning encryption on later needs no
     migration; `python -m calls_app encrypt-tokens` encrypts the rows already stored."""
 
-    # cryptography is imported where it is used: a process without keys never loads it (7 MiB).
+    # cryptography is imported where it is used: without keys it is never loaded (about 9 MiB).
 
     def __init__(self, keys: Sequence[str]) -> None:
         from cryptography.fernet import Fernet, MultiFernet
