@@ -7,15 +7,10 @@ from __future__ import annotations
 
 import sys
 
-from calls_app.config import ConfigError
-from calls_app.runtime import (
-    StartupError,
-    check_slack,
-    check_stored_tokens,
-    serve,
-    start_up,
-    startup_failed,
-)
+from calls_app.config import ConfigError, StartupError
+from calls_app.http_server import exec_server
+from calls_app.logging_setup import startup_failed
+from calls_app.runtime import check_slack, check_stored_tokens, serve_socket_mode, start_up
 
 
 def main() -> int:
@@ -24,7 +19,10 @@ def main() -> int:
         check_stored_tokens(engine, settings)
         engine.dispose()
         check_slack(settings)
-        serve(settings)
+        if settings.app_token:
+            serve_socket_mode(settings, settings.app_token)
+        else:
+            exec_server()  # HTTP from a fresh process: nothing of the checks stays in memory
     except (ConfigError, StartupError) as error:
         return startup_failed(error)
     return 0

@@ -67,6 +67,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--kill", action="store_true", help="kill -9 the app mid-crowd")
     parser.add_argument("--postgres", help="PostgreSQL URL (a schema of its own per run)")
     parser.add_argument("--settle-timeout", type=float, default=600.0)
+    parser.add_argument(
+        "--slack-latency-ms",
+        type=float,
+        default=100.0,
+        help="every fake Slack request served this much later, as the real Slack's (100; "
+        "issue 11's figures were measured at 0)",
+    )
     parser.add_argument("--json", type=Path, help="write the figures here too")
     return parser.parse_args(argv)
 
@@ -114,7 +121,9 @@ def press_join(port: int, fake, call_id: int, message_ts: str, person: str) -> A
 
 def run(people: int, args: argparse.Namespace, databases: Databases, workdir: Path) -> dict:
     crowd = [f"UCROWD{n:04d}" for n in range(people)]
-    fake, traffic = start_fake([STARTER, OTHER_STARTER, *crowd], [GENERAL, OTHER])
+    fake, traffic = start_fake(
+        [STARTER, OTHER_STARTER, *crowd], [GENERAL, OTHER], latency=args.slack_latency_ms / 1000
+    )
     fake.set_rate_limits(True)
     database_url = databases.new(f"allhands-{people}")
     env = {

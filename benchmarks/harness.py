@@ -245,6 +245,16 @@ def _status_kib(pid: int, field: str) -> int:
     return 0
 
 
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 class ServerProcess:
     """One server (`python app.py` or the baseline) in a session of its own, logs to files."""
 
@@ -296,12 +306,19 @@ class ServerProcess:
         return pids
 
     def peak_memory(self) -> dict[str, Any]:
-        """Peak resident memory (VmHWM) of the master and of each worker, in KiB."""
+        """Peak resident memory (VmHWM) of the master and of each worker, in KiB; and now
+        the proportional set size (PSS) of all of them, pages shared after the fork counted
+        once (summed peaks count them in every process)."""
         pids = self.process_tree()
         peaks = {pid: _status_kib(pid, "VmHWM") for pid in pids}
         master = peaks.pop(pids[0])
         workers = list(peaks.values())
-        return {"master_kib": master, "workers_kib": workers, "total_kib": master + sum(workers)}
+        return {
+            "master_kib": master,
+            "workers_kib": workers,
+            "total_kib": master + sum(workers),
+            "pss_kib": sum(_pss_kib(pid) for pid in pids),
+        }
 
     def stop(self) -> None:
         """SIGTERM (gunicorn's graceful stop), then SIGKILL to the whole group if need be."""
@@ -321,12 +338,12 @@ class ServerProcess:
 
 def gunicorn_options_of_app(settings_env: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     """The gunicorn options the app's own server sets (all that differ from gunicorn's
-    defaults), read from calls_app.runtime.GunicornServer, for the baseline to use too.
+    defaults), read from calls_app.http_server.GunicornServer, for the baseline to use too.
     Also the names of options that cannot be passed on (hooks and other callables)."""
     from gunicorn.config import Config
 
     from calls_app.config import load_settings
-    from calls_app.runtime import GunicornServer
+    from calls_app.http_server import GunicornServer
 
     server = GunicornServer(load_settings(settings_env))
     defaults = Config()

@@ -8,9 +8,10 @@ user runs it — `python app.py`, or the baseline (benchmarks/baseline_app.py) �
 drives N complete call lives (`/call start Bench <i>`, wait for the call message, `/call end`,
 wait for calls.end; each life in a channel and by a person of its own) from C concurrent
 clients. Runs alternate app, baseline, app, baseline… each on a fresh fake and a fresh database.
-Then Home is timed with 10 and with 10,000 past calls. It prints numbers and asserts nothing:
-the targets of issue 5 are reported as met / not met, and the exit status is 0 either way unless
-the benchmark itself broke (1).
+With --postgres, throughput is measured too, the app alone with 1 and with 2 workers
+(benchmarks/throughput.py). Then Home is timed with 10 and with 10,000 past calls. It prints
+numbers and asserts nothing: the targets of issues 5 and 15 are reported as met / not met,
+and the exit status is 0 either way unless the benchmark itself broke (1).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ from benchmarks.harness import (  # noqa: E402
     seed_history,
     start_fake,
 )
+from benchmarks.throughput import add_arguments as add_throughput_arguments  # noqa: E402
+from benchmarks.throughput import run_throughput  # noqa: E402
 from local_slack.app_requests import SIGNING_SECRET  # noqa: E402
 from tests.app_process import free_port  # noqa: E402
 
@@ -362,6 +365,9 @@ def run_lives(
         "unexpected_replies": odd[:5],
         "unexpected_reply_count": len(odd),
         "peak_rss_mib": memory["total_kib"] / 1024,
+        "master_peak_rss_mib": memory["master_kib"] / 1024,
+        "worker_peak_rss_mib": max(memory["workers_kib"], default=0) / 1024,
+        "pss_mib": memory["pss_kib"] / 1024,
         "memory_kib": memory,
     }
 
@@ -491,6 +497,9 @@ FIGURES = [
     ("api_per_start", None, "Web API calls per /call start", "{:.2f}"),
     ("api_per_end", None, "Web API calls per /call end", "{:.2f}"),
     ("peak_rss_mib", None, "peak RSS, master + workers (MiB)", "{:.1f}"),
+    ("master_peak_rss_mib", None, "  of which the master's peak RSS (MiB)", "{:.1f}"),
+    ("worker_peak_rss_mib", None, "  of which the worker's peak RSS (MiB)", "{:.1f}"),
+    ("pss_mib", None, "PSS at the end, master + workers (MiB)", "{:.1f}"),
 ]
 
 
@@ -599,6 +608,8 @@ def headline(summary: dict[str, dict[str, float]], latency_ms: float) -> list[tu
         "call shows ended p50: end → chat.update (ms)",
         "ack latency p99 (ms)",
         "peak RSS, master + workers (MiB)",
+        "  of which the worker's peak RSS (MiB)",
+        "PSS at the end, master + workers (MiB)",
     ):
         row = summary[label]
         rows.append(
@@ -676,7 +687,7 @@ def print_targets(rows: list[dict[str, Any]]) -> None:
     width = max(len(row["target"]) for row in rows)
     value_width = max(len(row["value"]) for row in rows)
     for row in rows:
-        verdict = "met" if row["met"] else "NOT MET"
+        verdict = {True: "met", False: "NOT MET", None: "not measured"}[row["met"]]
         print(f"  {row['target']:<{width}}  {row['value']:<{value_width}}  {verdict}")
 
 
@@ -733,6 +744,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "(default 100; Home is timed without it, as issue 5 measured it)",
     )
     parser.add_argument("--skip-home", action="store_true", help="don't time Home")
+    parser.add_argument(
+        "--skip-throughput",
+        action="store_true",
+        help="with --postgres, don't measure throughput with 1 and 2 workers",
+    )
+    add_throughput_arguments(parser)
     parser.add_argument(
         "--home-requests", type=int, default=50, help="Home opens per history size (default 50)"
     )
@@ -795,6 +812,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"peak RSS {run['peak_rss_mib']:.1f} MiB",
                     flush=True,
                 )
+        throughput = None
+        if args.postgres and not args.skip_throughput:
+            print("  throughput, app only, 1 and 2 workers (WEB_CONCURRENCY):", flush=True)
+            throughput = run_throughput(args, databases, workdir)
         home = None
         if not args.skip_home:
             home = run_home(args, databases, workdir)
@@ -829,6 +850,16 @@ def main(argv: list[str] | None = None) -> int:
         speed = latency_targets(summary, latency)
         print()
         print(f"== Targets of issue 15, at {latency:.0f} ms Slack latency (reported, not asserted)")
+        if throughput is not None:
+            speed.append(throughput["target"])
+        else:
+            speed.append(
+                {
+                    "target": "two workers on PostgreSQL ≥ 1.6× one worker's throughput",
+                    "value": "needs --postgres",
+                    "met": None,
+                }
+            )
         print_targets(speed)
         rows += speed
         elapsed = time.perf_counter() - began
@@ -849,6 +880,7 @@ def main(argv: list[str] | None = None) -> int:
                 "runs": runs,
                 "summary": summary,
                 "home": home,
+                "throughput": throughput,
                 "targets": rows,
                 "seconds": elapsed,
             }

@@ -8,7 +8,10 @@ path, in their order: create_starting, mark_registered, set_message, live_calls_
 claim_ending, mark_ended. Each thread runs lives back to back on a fresh, migrated database
 (the benchmark's own, `benchmarks.harness.Databases`). The CPU is the whole process's, so with
 more threads it includes what they cost each other (lock hand-offs, the GIL, SQLite's page
-cache being emptied by another connection's writes). Prints numbers, asserts nothing.
+cache being emptied by another connection's writes). Then, on one thread, the database work
+a `/call start` waits for before its message can be posted (issue 15: the least our durable
+steps add to "call appears"): the delivery recorded, the running calls counted, the call
+written, its Slack id recorded. Prints numbers, asserts nothing.
 """
 
 from __future__ import annotations
@@ -16,17 +19,20 @@ from __future__ import annotations
 import argparse
 import itertools
 import shutil
+import statistics
 import sys
 import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.harness import Databases  # noqa: E402
 from calls_app.db import make_engine  # noqa: E402
+from calls_app.deliveries import Deliveries  # noqa: E402
 from calls_app.models import EndReason  # noqa: E402
 from calls_app.records import NewCall  # noqa: E402
 from calls_app.store.calls import CallStore  # noqa: E402
@@ -75,6 +81,44 @@ def run(
     )
 
 
+def start_path(store: CallStore, deliveries: Deliveries, numbers: itertools.count) -> str:
+    """Wall time of each database step before calls.add and before chat.postMessage, one
+    thread, 400 starts: what the app cannot skip without a call a crash could lose."""
+    steps: dict[str, list[float]] = {}
+
+    def timed(name: str, step: Any) -> Any:
+        began = time.perf_counter()
+        result = step()
+        steps.setdefault(name, []).append(1000 * (time.perf_counter() - began))
+        return result
+
+    for _ in range(400):
+        n, now = next(numbers), datetime.now(UTC)
+        timed("delivery recorded", lambda n=n: deliveries.first(f"bench:{n}"))
+        timed(
+            "running calls counted",
+            lambda n=n: store.running_call_counts(
+                team_id="TBENCH", channel_id=f"CSTART{n}", user_id="UBENCH"
+            ),
+        )
+        call = timed(
+            "call written (before calls.add)",
+            lambda n=n, now=now: store.create_starting(
+                NewCall("TBENCH", None, f"CSTART{n}", "Bench", "https://x.example/", "U", now),
+                lease_until=now + LEASE,
+            ),
+        )
+        timed(
+            "Slack id written (before the post)",
+            lambda n=n, now=now, call=call: store.mark_registered(
+                call.id, slack_call_id=f"RSTART{n}", lease=now + LEASE, renewed=now + 2 * LEASE
+            ),
+        )
+    lines = [f"  {name:<36} p50 {statistics.median(v):6.3f} ms" for name, v in steps.items()]
+    total = statistics.median(map(sum, zip(*steps.values(), strict=True)))
+    return "\n".join([*lines, f"  {'all of them':<36} p50 {total:6.3f} ms"])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postgres", metavar="URL", help="PostgreSQL instead of SQLite")
@@ -91,6 +135,8 @@ def main() -> int:
         print(f"store on {databases.kind}:")
         for threads in (int(t) for t in args.threads.split(",")):
             print(" ", run(store, ending, numbers, lives=args.lives, threads=threads), flush=True)
+        print(f"a start's database steps before its post ({databases.kind}, 1 thread):")
+        print(start_path(store, Deliveries(engine), numbers))
         engine.dispose()
         return 0
     finally:

@@ -10,9 +10,10 @@ from collections import Counter
 from sqlalchemy import Engine
 
 from calls_app.bolt_app import build_parts, build_reconciler
-from calls_app.config import ConfigError, Settings
+from calls_app.config import ConfigError, Settings, StartupError
 from calls_app.installations import UNREADABLE_INSTALLS, TokenCipher, encrypt_stored_tokens
-from calls_app.runtime import StartupError, start_up, startup_failed
+from calls_app.logging_setup import startup_failed
+from calls_app.runtime import start_up
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from cryptography.fernet import Fernet
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -30,6 +29,10 @@ class ConfigError(Exception):
     def __init__(self, setting: str, problem: str) -> None:
         super().__init__(f"{setting}: {problem}")
         self.setting = setting
+
+
+class StartupError(Exception):
+    """The app can't serve; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,8 @@ def _encryption_keys(env: Mapping[str, str]) -> tuple[str, ...]:
     raw = env.get("CALLS_ENCRYPTION_KEY", "").strip()
     if not raw:
         return ()
+    from cryptography.fernet import Fernet  # only when keys are given: about 9 MiB otherwise unused
+
     keys = tuple(key.strip() for key in raw.split(","))
     for position, key in enumerate(keys, start=1):
         try:

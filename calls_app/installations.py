@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
@@ -58,7 +57,11 @@ class TokenCipher:
     decrypts. Plain tokens (xox…) read as they are, so turning encryption on later needs no
     migration; `python -m calls_app encrypt-tokens` encrypts the rows already stored."""
 
+    # cryptography is imported where it is used: without keys it is never loaded (about 9 MiB).
+
     def __init__(self, keys: Sequence[str]) -> None:
+        from cryptography.fernet import Fernet, MultiFernet
+
         fernets = [Fernet(key.encode()) for key in keys]
         self._newest = fernets[0]
         self._any = MultiFernet(fernets)
@@ -71,6 +74,8 @@ class TokenCipher:
     def decrypt(self, stored: str | None) -> str | None:
         if stored is None or is_plain(stored):
             return stored
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._any.decrypt(stored.encode()).decode()
         except InvalidToken:
@@ -78,6 +83,8 @@ class TokenCipher:
             return None
 
     def can_read(self, stored: str) -> bool:
+        from cryptography.fernet import InvalidToken
+
         try:
             self._any.decrypt(stored.encode())
         except InvalidToken:
@@ -89,6 +96,8 @@ class TokenCipher:
         no key reads it."""
         if is_plain(stored):
             return self._any.encrypt(stored.encode()).decode()
+        from cryptography.fernet import InvalidToken
+
         try:
             self._newest.decrypt(stored.encode())
             return stored
@@ -178,6 +187,8 @@ def encrypt_stored_tokens(engine: Engine, cipher: TokenCipher) -> Counter[str]:
     """Every stored token under the newest key, and only each install's newest rows kept:
     slack-sdk adds rows at each install and reads the newest, so older ones only keep old
     tokens (perhaps plain) around. One transaction per install: the app may serve meanwhile."""
+    from cryptography.fernet import InvalidToken
+
     done: Counter[str] = Counter()
     for install in _install_keys(engine):
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import threading
@@ -150,3 +151,13 @@ def startup_error_line(message: str, log_format: str) -> str:
         }
         return json.dumps(entry, ensure_ascii=False)
     return f"calls-app: {message}"
+
+
+def startup_failed(error: Exception) -> int:
+    """Print the one line a start-up error makes; the process's exit status."""
+    # LOG_FORMAT is read as it is: the error may be that settings could not be read.
+    print(
+        startup_error_line(str(error), os.environ.get("LOG_FORMAT", "").strip().lower()),
+        file=sys.stderr,
+    )
+    return 2

@@ -1,4 +1,5 @@
-"""Putting the app together and serving it: start-up checks, HTTP under gunicorn, Socket Mode."""
+"""Putting the app together: start-up checks, the WSGI app a worker serves, Socket Mode.
+HTTP is served by calls_app.http_server."""
 
 from __future__ import annotations
 
@@ -6,16 +7,11 @@ import gc
 import logging
 import os
 import signal
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from gunicorn.app.base import BaseApplication
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine, text
@@ -30,28 +26,23 @@ from calls_app.bolt_app import (
     build_reconciler,
 )
 from calls_app.clock import Clock, utc_now
-from calls_app.config import ConfigError, Settings, load_settings
+from calls_app.config import Settings, StartupError, load_settings
 from calls_app.db import make_engine
 from calls_app.deliveries import Deliveries
 from calls_app.installations import unreadable_stored_tokens
-from calls_app.logging_setup import (
-    configure_logging,
-    gunicorn_logger_class,
-    startup_error_line,
-)
+from calls_app.logging_setup import configure_logging
 from calls_app.outbox import Outbox
 from calls_app.reconciler import ReconcilerThread
 from calls_app.slack_gateway import make_web_client
 from calls_app.store.reconciliation import ReconcileStore
 from calls_app.web import SlackWsgiApp
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-class StartupError(Exception):
-    """The app can't serve; the message says what to do."""
 
 
 def start_up() -> tuple[Settings, Engine]:
@@ -64,15 +55,9 @@ def start_up() -> tuple[Settings, Engine]:
     return settings, engine
 
 
-def startup_failed(error: ConfigError | StartupError) -> int:
-    """Print the one line a start-up error makes; the process's exit status."""
-    # LOG_FORMAT is read as it is: the error may be that settings could not be read.
-    log_format = os.environ.get("LOG_FORMAT", "").strip().lower()
-    print(startup_error_line(str(error), log_format), file=sys.stderr)
-    return 2
-
-
 def alembic_config() -> Config:
+    from alembic.config import Config  # Alembic only for the checks: serving never needs it
+
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.attributes["configure_logging"] = False
     return config
@@ -84,6 +69,9 @@ def check_schema(engine: Engine) -> None:
     The app never migrates by itself: with several instances starting at once, migrations
     are a deliberate step (`alembic upgrade head`), run once per deployment.
     """
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     try:
         with engine.connect() as connection:
@@ -233,55 +221,7 @@ def wsgi_app_from_env() -> SlackWsgiApp:
     return production_wsgi_app(load_settings())
 
 
-class GunicornServer(BaseApplication):
-    """gunicorn, embedded: threaded workers, graceful stop on SIGTERM."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        super().__init__()
-
-    def load_config(self) -> None:
-        options: dict[str, Any] = {
-            "bind": f"0.0.0.0:{self._settings.port}",
-            "workers": self._settings.workers,
-            "worker_class": "gthread",
-            "threads": self._settings.threads,
-            "timeout": 30,
-            "graceful_timeout": 20,
-            "keepalive": 5,
-            "loglevel": self._settings.log_level.lower(),
-            # gunicorn's control socket is one per host by default: instances would share it.
-            "control_socket_disable": True,
-            "logger_class": gunicorn_logger_class(
-                self._settings.secrets, self._settings.log_format
-            ),
-            # A dead worker's gauges (work in its queue) no longer count.
-            "child_exit": lambda _server, worker: metrics.worker_exited(worker.pid),
-        }
-        for key, value in options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> SlackWsgiApp:
-        return production_wsgi_app(self._settings)
-
-
 SHUTDOWN_GRACE_SECONDS = 20
-
-
-def serve(settings: Settings) -> None:
-    if settings.app_token:
-        serve_socket_mode(settings, settings.app_token)
-        return
-    # Before any worker is made: every worker counts in files of this directory, so a
-    # scrape adds them all up, and a worker gunicorn replaces keeps its counts.
-    made_here = metrics.MULTIPROC_DIR_ENV not in os.environ
-    directory, master = metrics.use_directory(), os.getpid()
-    try:
-        serve_metrics_port(settings, metrics_page_of_a_master(settings))
-        GunicornServer(settings).run()
-    finally:
-        if made_here and os.getpid() == master:  # a worker leaves through here too
-            metrics.forget_directory(directory)
 
 
 def events_once(deliveries: Deliveries) -> Callable[..., BoltResponse | None]:

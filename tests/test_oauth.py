@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select
 
 from calls_app.bolt_app import build_parts, build_reconciler
-from calls_app.config import load_settings
+from calls_app.config import StartupError, load_settings
 from calls_app.installations import (
     BOT_SCOPES,
     BOTS_TABLE,
@@ -23,7 +23,7 @@ from calls_app.installations import (
     purge_expired_oauth_states,
 )
 from calls_app.models import CallState, EndReason
-from calls_app.runtime import StartupError, check_stored_tokens
+from calls_app.runtime import check_stored_tokens
 from local_slack.app_requests import get
 from local_slack.web_api import FakeSlack
 from tests.app_process import process_env, run_module
