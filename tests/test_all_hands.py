@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from calls_app.models import OutboxItem
 from tests.support.app import app_env, reply_text, serve_app
-from tests.support.workspace import ALICE, BOB
+from tests.support.workspace import ADMIN, ALICE, BOB, CAROL
 
 PEOPLE = [f"U0CROWD{i:03d}" for i in range(40)]
 
@@ -89,7 +89,10 @@ def test_homes_are_republished_once_per_interval_not_once_per_join(crowd_app):
     assert "11 in the call" in str(app.fake.home_views[ALICE])
 
 
-def test_a_full_queue_says_busy_and_does_nothing(fake_slack, database_url, clock):
+@pytest.fixture
+def full_queue(fake_slack, database_url, clock):
+    """An app with one place in its queue, held by a start Slack is slow to register; the
+    call Standup started before it. Yields (app, Standup); Slack answers on the way out."""
     env = app_env(fake_slack, database_url, CALLS_QUEUE_SIZE="1", CALLS_THREADS="1")
     with serve_app(fake_slack, database_url, clock, env) as app:
         call = app.start_call("start Standup")
@@ -99,18 +102,39 @@ def test_a_full_queue_says_busy_and_does_nothing(fake_slack, database_url, clock
         app.fake.wait_for(lambda: not app.slack.command("start Second", user=ALICE)[0].body)
         app.fake.wait_for(lambda: len(app.db.calls()) == 2)  # it holds the only place now
         try:
-            result, _ = app.slack.command("start Third", user=BOB)
-            assert result.status == 200
-            assert "calls-app is busy right now, so nothing was done" in result.body
-            click, response_url, _ = app.slack.click(
-                "call_join", str(call.id), user=BOB, message_ts=call.message_ts
-            )
-            assert click.status == 200
-            busy = app.fake.wait_for_response(response_url)
-            assert "busy right now" in reply_text(busy)
-            assert app.db.present(call.id) == [ALICE]  # the press was not recorded
-            assert len(app.db.calls()) == 2  # Standup, and Second still starting: no Third
+            yield app, call
         finally:
             held.set()
         app.fake.wait_for(lambda: len(app.sent("chat.postMessage")) == 2)
-        assert len(app.fake.attempts_to("calls.add")) == 2  # Third never reached Slack
+        app.settle()
+        assert len(app.fake.attempts_to("calls.add")) == 2  # nothing refused reached Slack
+
+
+def test_a_full_queue_says_busy_and_does_nothing(full_queue):
+    app, _ = full_queue
+    result, _ = app.slack.command("start Third", user=BOB)
+    assert result.status == 200
+    assert "calls-app is busy right now, so nothing was done" in result.body
+    assert len(app.db.calls()) == 2  # Standup, and Second still starting: no Third
+
+
+def test_a_full_queue_still_records_joins_and_tells_only_problems(full_queue):
+    app, call = full_queue
+    click, joined_url, _ = app.slack.click(
+        "call_join", str(call.id), user=BOB, message_ts=call.message_ts
+    )
+    assert click.status == 200
+    assert sorted(app.db.present(call.id)) == sorted([ALICE, BOB])  # recorded all the same
+    typed = app.command("join", user=CAROL)  # a command is answered in its ack
+    assert "You joined *Standup*" in reply_text(typed)
+    click, left_url, _ = app.slack.click(
+        "call_leave", str(call.id), user=ADMIN, message_ts=call.message_ts
+    )
+    assert click.status == 200
+    problem = app.fake.wait_for_response(left_url)  # a problem still gets out
+    assert "You're not in the call “Standup”" in reply_text(problem)
+    app.settle(timeout=10)
+    assert sorted(app.db.present(call.id)) == sorted([ALICE, BOB, CAROL])
+    added = [u["slack_id"] for a in app.sent("calls.participants.add") for u in a["users"]]
+    assert sorted(added) == sorted([BOB, CAROL])
+    assert app.fake.responses_to(joined_url) == []  # no room for a "you joined": skipped

@@ -54,14 +54,19 @@ def say_privately(
 ) -> None:
     """Answer the person alone; `replace_original` puts it in place of the private message
     whose button they pressed (a picker's next page)."""
-    if isinstance(message, str):
-        message = blocks.Message(text=message, blocks=[blocks.mrkdwn_section(message)])
+    message = as_message(message)
     reply(
         text=message.text,
         blocks=message.blocks,
         response_type="ephemeral",
         replace_original=replace_original,
     )
+
+
+def as_message(message: blocks.Message | str) -> blocks.Message:
+    if isinstance(message, str):
+        return blocks.Message(text=message, blocks=[blocks.mrkdwn_section(message)])
+    return message
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from local_slack.app_requests import SlackDriver, get
 from local_slack.web_api import FakeSlack
 from tests.app_process import AppProcess
+from tests.support.app import command_reply
 from tests.support.workspace import ALICE
 
 REPLY_TIMEOUT = 10.0
@@ -26,7 +27,7 @@ def command(app: AppProcess, fake: FakeSlack, text: str, *, user: str = ALICE) -
     """`/call …` through the app's HTTP port; returns the private reply."""
     result, response_url = driver(app, fake).command(text, user=user)
     assert result.status == 200, (result, app.output())
-    return fake.wait_for_response(response_url, timeout=REPLY_TIMEOUT)
+    return command_reply(fake, text, result.body, response_url, timeout=REPLY_TIMEOUT)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from calls_app.listeners.replies import (
 )
 from calls_app.listeners.verbs import RECORDED_BEFORE_ACK, act_on_call
 from calls_app.service import MessageRef
+from calls_app.work_queue import WorkQueue
 
 
 def _button_call_id(action: dict) -> int:
@@ -48,10 +49,6 @@ def _button_handler(verb: Verb):
         ack: Ack, action: dict, body: dict, respond: Respond | None, context: BoltContext
     ) -> None:
         reply, queue = reply_for(body, respond, context), work_queue(context)
-        if not queue.reserve():
-            ack()
-            queue.tell(lambda: say_privately(reply, Busy().user_message))
-            return
         calls, actor = call_service(context), actor_from(context)
 
         def act() -> blocks.Message | str:
@@ -64,9 +61,15 @@ def _button_handler(verb: Verb):
             )
 
         if verb in RECORDED_BEFORE_ACK:
+            # Recorded whatever the queue holds: a crowd's replies must not turn presses away.
             outcome = _attempt(act)
             ack()
-            queue.run_reserved(lambda: _answer(body, reply, outcome))
+            if not queue.submit(lambda: _answer(body, reply, outcome)):
+                _answer_when_busy(body, reply, outcome, queue)
+            return
+        if not queue.reserve():
+            ack()
+            queue.tell(lambda: say_privately(reply, Busy().user_message))
             return
         ack()
         queue.run_reserved(lambda: _answer(body, reply, _attempt(act)))
@@ -89,6 +92,15 @@ def _answer(body: dict, reply: Reply, outcome: tuple[blocks.Message | str, bool]
     message, problem = outcome
     if body.get("response_url") or problem:
         say_privately(reply, message)
+
+
+def _answer_when_busy(
+    body: dict, reply: Reply, outcome: tuple[blocks.Message | str, bool], queue: WorkQueue
+) -> None:
+    """No room to reply: a problem still goes out on the notice lane; a confirmation is
+    skipped, since the call itself now shows the person in it."""
+    if outcome[1]:
+        queue.tell(lambda: _answer(body, reply, outcome))
 
 
 handle_join = _button_handler(Verb.JOIN)

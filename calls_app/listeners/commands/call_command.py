@@ -1,7 +1,7 @@
 """`/call <verb> …`: parse, acknowledge at once, then do the work and reply privately.
 
-Join and Leave are recorded before the ack (a press acknowledged is a press kept); every other
-verb runs on the work queue after it.
+Join and Leave are recorded before the ack and answered in it (a press acknowledged is a press kept);
+every other verb runs on the work queue after it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from calls_app.command_text import Verb
 from calls_app.errors import Busy, UsageError
 from calls_app.listeners.replies import (
     actor_from,
+    as_message,
     call_service,
     outcome_of,
     say_privately,
@@ -32,13 +33,14 @@ def handle_call_command(ack: Ack, command: dict, respond: Respond, context: Bolt
         ack(text=wording.usage(), response_type="ephemeral")
         return
     calls, actor, queue = call_service(context), actor_from(context), work_queue(context)
+    if parsed.verb in RECORDED_BEFORE_ACK:
+        # Recorded, then answered in the ack itself: no queue and no Slack request, whatever
+        # a crowd is doing.
+        reply = as_message(outcome_of(lambda: run(parsed, calls, actor, command)))
+        ack(text=reply.text, blocks=reply.blocks, response_type="ephemeral")
+        return
     if not queue.reserve():
         ack(text=Busy().user_message, response_type="ephemeral")
-        return
-    if parsed.verb in RECORDED_BEFORE_ACK:
-        reply = outcome_of(lambda: run(parsed, calls, actor, command))
-        ack()
-        queue.run_reserved(lambda: say_privately(respond, reply))
         return
     ack()  # within Slack's 3 seconds, before any Web API call
     queue.run_reserved(
