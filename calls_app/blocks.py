@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from calls_app import wording
 from calls_app.block_ids import (
@@ -33,11 +34,13 @@ SECTION_TEXT_LIMIT = 3000
 MAX_PICKER_BUTTONS = 25  # an actions block holds at most 25 elements: one page of the picker
 VIEW_BLOCK_LIMIT = 100
 
+BlockKit = dict[str, Any]  # a block, element, text object or view, as Slack's JSON
+
 
 @dataclass(frozen=True)
 class Message:
     text: str  # the notification and screen-reader fallback
-    blocks: list[dict]
+    blocks: list[BlockKit]
 
 
 @dataclass(frozen=True)
@@ -48,16 +51,16 @@ class CallStatus:
     people: Sequence[Person]
 
 
-def plain(text: str, limit: int) -> dict:
+def plain(text: str, limit: int) -> BlockKit:
     return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
 
 
-def mrkdwn(text: str, limit: int) -> dict:
+def mrkdwn(text: str, limit: int) -> BlockKit:
     # verbatim: Slack leaves user text as typed (no auto-links or mentions); ours are explicit.
     return {"type": "mrkdwn", "text": truncate(text, limit), "verbatim": True}
 
 
-def mrkdwn_section(text: str) -> dict:
+def mrkdwn_section(text: str) -> BlockKit:
     return {"type": "section", "text": mrkdwn(text, SECTION_TEXT_LIMIT)}
 
 
@@ -68,8 +71,8 @@ def button(
     *,
     style: str | None = None,
     url: str | None = None,
-) -> dict:
-    element: dict = {
+) -> BlockKit:
+    element: BlockKit = {
         "type": "button",
         "text": plain(text, BUTTON_TEXT_LIMIT),
         "action_id": action_id,
@@ -83,23 +86,23 @@ def button(
     return element
 
 
-def context_block(text: str) -> dict:
+def context_block(text: str) -> BlockKit:
     return {"type": "context", "elements": [mrkdwn(text, 2000)]}
 
 
-def actions_block(elements: list[dict], *, block_id: str | None = None) -> dict:
-    block: dict = {"type": "actions", "elements": elements}
+def actions_block(elements: list[BlockKit], *, block_id: str | None = None) -> BlockKit:
+    block: BlockKit = {"type": "actions", "elements": elements}
     if block_id:
         block["block_id"] = block_id
     return block
 
 
-def join_button(call: Call) -> dict:
+def join_button(call: Call) -> BlockKit:
     """Opens the call and registers the person in it."""
     return button("Join", ActionId.JOIN, str(call.id), style="primary", url=call.join_url)
 
 
-def call_block(call: Call) -> dict:
+def call_block(call: Call) -> BlockKit:
     return {"type": "call", "call_id": call.slack_call_id}
 
 
@@ -176,7 +179,7 @@ def invitation_message(call: Call) -> Message:
     )
 
 
-def open_call_button(call: Call) -> dict:
+def open_call_button(call: Call) -> BlockKit:
     """A link to the call, for replies: a click only opens it."""
     return actions_block(
         [button("Open the call", OPEN_CALL_LINK, None, style="primary", url=call.join_url)]
@@ -193,7 +196,7 @@ def joined_reply(call: Call, *, already_in: bool) -> Message:
     return Message(text=text, blocks=[mrkdwn_section(text), open_call_button(call)])
 
 
-def _json_object(raw: str) -> dict | None:
+def _json_object(raw: str) -> dict[str, Any] | None:
     """A JSON object a button or modal carries back to us; None for anything else."""
     try:
         data = json.loads(raw)
@@ -211,7 +214,7 @@ class PickerPage:
     title: str | None
 
     def dumps(self) -> str:
-        value: dict = {"verb": self.verb, "page": self.page}
+        value: dict[str, Any] = {"verb": self.verb, "page": self.page}
         if self.title is not None:
             value["title"] = self.title
         return json.dumps(value)
@@ -300,7 +303,7 @@ class RenameModalMetadata:
         return cls(call_id=call_id, response_url=response_url)
 
 
-def rename_modal(call: Call, *, response_url: str | None) -> dict:
+def rename_modal(call: Call, *, response_url: str | None) -> BlockKit:
     return {
         "type": "modal",
         "callback_id": CallbackId.RENAME_MODAL,
@@ -329,9 +332,9 @@ def rename_modal(call: Call, *, response_url: str | None) -> dict:
 
 def home_view(
     calls: HomeCalls, *, may_end: set[int], now: datetime, notice: str | None = None
-) -> dict:
+) -> BlockKit:
     """A person's Home: start a call, their active calls, their recent calls."""
-    view_blocks: list[dict] = []
+    view_blocks: list[BlockKit] = []
     if notice:
         view_blocks.append(context_block(notice))
     view_blocks.append(
@@ -375,8 +378,8 @@ def recent_call_line(call: Call, took_part: int) -> str:
     return wording.recent_call(call.title, call.channel_id, when, lasted, took_part)
 
 
-def start_call_modal(default_channel: str | None) -> dict:
-    channel_select: dict = {
+def start_call_modal(default_channel: str | None) -> BlockKit:
+    channel_select: BlockKit = {
         "type": "conversations_select",
         "action_id": CHANNEL_INPUT,
         "filter": {"include": ["public", "private"], "exclude_bot_users": True},
@@ -424,20 +427,20 @@ def start_call_modal(default_channel: str | None) -> dict:
     }
 
 
-def starting_modal() -> dict:
+def starting_modal() -> BlockKit:
     """The Start-a-call modal once submitted, until the call has started or failed to."""
     return _modal_message("Start a call", wording.STARTING)
 
 
-def started_modal(call: Call) -> dict:
+def started_modal(call: Call) -> BlockKit:
     return _modal_message("Call started", wording.started_in(call.title, call.channel_id))
 
 
-def not_started_modal(problem: str) -> dict:
+def not_started_modal(problem: str) -> BlockKit:
     return _modal_message("Call not started", problem)
 
 
-def _modal_message(title: str, text: str) -> dict:
+def _modal_message(title: str, text: str) -> BlockKit:
     """A modal that only says something."""
     return {
         "type": "modal",

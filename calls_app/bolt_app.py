@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk.oauth.installation_store import InstallationStore
 from sqlalchemy import Engine
@@ -127,7 +129,11 @@ def build_bolt_app(parts: AppParts) -> App:
     )
 
     @app.middleware
-    def attach_services(context: BoltContext, body: dict, next) -> None:  # noqa: A002 (Bolt's name)
+    def attach_services(
+        context: BoltContext,
+        body: dict[str, Any],
+        next: Callable[[], BoltResponse | None],  # noqa: A002 (Bolt's name)
+    ) -> None:
         workspace = context.team_id
         if context.is_enterprise_install and workspace in (None, context.enterprise_id):
             # Bolt's team for an org-wide install is none for an event (its authorization names
@@ -156,12 +162,16 @@ def build_bolt_app(parts: AppParts) -> App:
     return app
 
 
-def _workspace_named_in(body: dict) -> str | None:
+def _workspace_named_in(body: dict[str, Any]) -> str | None:
     """The workspace a request comes from: an event's or command's team_id, a view's (modals,
     Home), else the person's."""
-    view = body.get("view") if isinstance(body.get("view"), dict) else {}
-    user = body.get("user") if isinstance(body.get("user"), dict) else {}
-    for team in (body.get("team_id"), view.get("team_id"), user.get("team_id")):
+    view, user = body.get("view"), body.get("user")
+    teams = (
+        body.get("team_id"),
+        view.get("team_id") if isinstance(view, dict) else None,
+        user.get("team_id") if isinstance(user, dict) else None,
+    )
+    for team in teams:
         if isinstance(team, str) and team and not team.startswith("E"):  # E…: an org's id
             return team
     return None

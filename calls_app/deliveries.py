@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import Engine, bindparam, delete, select
+from sqlalchemy import Engine, Table, bindparam, delete, select
 
 from calls_app.clock import Clock, utc_now
 from calls_app.db import UtcDateTime, writing
@@ -22,7 +23,7 @@ KEEP_FOR = timedelta(minutes=15)
 PURGE_EVERY = timedelta(minutes=1)
 PURGE_BATCH = 1000  # a purge is one short statement, however long the app was down
 
-deliveries = SlackDelivery.__table__
+deliveries = cast(Table, SlackDelivery.__table__)  # the ORM declares __table__ a mere FromClause
 
 
 class Deliveries:

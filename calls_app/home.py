@@ -75,7 +75,7 @@ class HomeService:
         channel = self._store.last_channel(team_id=team_id, user_id=user_id)
         self._slack.open_view(trigger_id=trigger_id, view=blocks.start_call_modal(channel))
 
-    def show_modal(self, *, view_id: str, view: dict) -> None:
+    def show_modal(self, *, view_id: str, view: blocks.BlockKit) -> None:
         """Replace an open modal's content; a modal closed meanwhile needs nothing."""
         try:
             self._slack.update_view(view_id=view_id, view=view)

@@ -230,7 +230,7 @@ def _encrypt_install(
             .order_by(*newest_first)
             .with_for_update()
         ).mappings()
-        kept: dict[tuple, RowMapping] = {}
+        kept: dict[tuple[Any, ...], RowMapping] = {}
         superseded = []
         for row in rows:
             if kept.setdefault(tuple(row[name] for name in newest_of), row) is not row:

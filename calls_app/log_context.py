@@ -58,7 +58,7 @@ def current() -> dict[str, Any]:
     return {name: value for name, var in _vars.items() if (value := var.get()) is not None}
 
 
-def slack_request_of(body: dict) -> str | None:
+def slack_request_of(body: dict[str, Any]) -> str | None:
     """What names a request from Slack: an event's id, or the trigger of a command or click."""
     for key in ("event_id", "trigger_id"):
         value = body.get(key)

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from types import TracebackType
 
+from gunicorn.config import Config
 from gunicorn.glogging import Logger as GunicornLogger
 
 from calls_app import log_context
@@ -116,7 +117,7 @@ def gunicorn_logger_class(secrets: Iterable[str], log_format: str) -> type[Gunic
     redactor = SecretRedactor(secrets)
 
     class CallsAppGunicornLogger(GunicornLogger):
-        def setup(self, cfg: object) -> None:
+        def setup(self, cfg: Config) -> None:
             super().setup(cfg)
             _route_gunicorn(redactor, log_format)
 

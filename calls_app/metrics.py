@@ -18,6 +18,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from prometheus_client import (
     CollectorRegistry,
@@ -224,8 +225,8 @@ def render(database: DatabaseGauges | None) -> bytes:
     return generate_latest(registry)
 
 
-def metrics_wsgi_app(page: Callable[[], bytes]) -> Callable:
-    def app(environ: dict, start_response: Callable) -> list[bytes]:
+def metrics_wsgi_app(page: Callable[[], bytes]) -> WSGIApplication:
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         if environ.get("PATH_INFO") != METRICS_PATH or environ.get("REQUEST_METHOD") != "GET":
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found"]

@@ -20,14 +20,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import cast
 
-from sqlalchemy import Engine, bindparam, delete, func, or_, select, update
+from sqlalchemy import Engine, Table, bindparam, delete, func, or_, select, update
 
-from calls_app.db import UtcDateTime, autocommitting, writing
+from calls_app.db import autocommitting, writing
 from calls_app.models import OutboxItem
 from calls_app.store.dialect import upsert_into
+from calls_app.store.statements import moment
 
-outbox = OutboxItem.__table__
+outbox = cast(Table, OutboxItem.__table__)  # the ORM declares __table__ a mere FromClause
 IDLE_KEPT = timedelta(hours=1)
 
 
@@ -54,10 +56,6 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def _at(name: str) -> bindparam:
-    return bindparam(name, type_=UtcDateTime())
-
-
 class Outbox:
     """The outbox table. `wake` is set whenever this process adds an item, so its runner
     doesn't wait for its next poll."""
@@ -81,7 +79,7 @@ class Outbox:
             enterprise_id=bindparam("enterprise"),
             call_id=bindparam("call"),
             user_id=bindparam("user"),
-            due_at=_at("now"),
+            due_at=moment("now"),
         )
         self._add = added.on_conflict_do_update(
             index_elements=["key"], set_={"generation": outbox.c.generation + 1}
@@ -122,7 +120,7 @@ class Outbox:
         if rows:
             self._upsert(rows)
 
-    def _upsert(self, rows: list[dict]) -> None:
+    def _upsert(self, rows: list[dict[str, object]]) -> None:
         now = self._now()
         with self._writing_one() as db:
             db.execute(self._add, [row | {"now": now} for row in rows])
@@ -130,8 +128,8 @@ class Outbox:
 
     _CLAIMABLE = (
         outbox.c.generation > outbox.c.done_generation,
-        outbox.c.due_at <= _at("now"),
-        or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < _at("now")),
+        outbox.c.due_at <= moment("now"),
+        or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < moment("now")),
     )
 
     def claim(self, limit: int, *, lease: timedelta) -> list[Item]:
@@ -148,7 +146,7 @@ class Outbox:
         claim = (
             update(outbox)
             .where(outbox.c.id.in_(due.scalar_subquery()))
-            .values(claimed_until=_at("until"), attempts=outbox.c.attempts + 1)
+            .values(claimed_until=moment("until"), attempts=outbox.c.attempts + 1)
             .returning(
                 outbox.c.id,
                 outbox.c.kind,
@@ -169,13 +167,13 @@ class Outbox:
         update(outbox)
         .where(outbox.c.id == bindparam("item"))
         .values(
-            done_generation=bindparam("seen"), claimed_until=None, due_at=_at("due"), attempts=0
+            done_generation=bindparam("seen"), claimed_until=None, due_at=moment("due"), attempts=0
         )
     )
     _AGAIN = (
         update(outbox)
         .where(outbox.c.id == bindparam("item"))
-        .values(claimed_until=None, due_at=_at("due"))
+        .values(claimed_until=None, due_at=moment("due"))
     )
 
     def finish(self, item: Item) -> None:
@@ -204,7 +202,7 @@ class Outbox:
             return int(db.scalar(self._PENDING) or 0)
 
     _IDLE = select(outbox.c.id).where(
-        outbox.c.generation == outbox.c.done_generation, outbox.c.due_at < _at("before")
+        outbox.c.generation == outbox.c.done_generation, outbox.c.due_at < moment("before")
     )
 
     def forget_idle(self, *, idle_for: timedelta = IDLE_KEPT, batch: int = 500) -> int:
@@ -221,7 +219,7 @@ class Outbox:
             return len(db.execute(forget, {"before": self._now() - idle_for}).all())
 
 
-def _row(kind: Kind, key: str, team_id: str, enterprise_id: str | None) -> dict:
+def _row(kind: Kind, key: str, team_id: str, enterprise_id: str | None) -> dict[str, object]:
     return {
         "kind": kind.value,
         "key": key,

@@ -229,7 +229,7 @@ def events_once(deliveries: Deliveries) -> Callable[..., BoltResponse | None]:
     time, or to another connection) is acknowledged and not acted on. Over HTTP web.py does
     this for every request before Bolt sees it."""
 
-    def once(body: dict, next: Callable[[], BoltResponse | None]) -> BoltResponse | None:  # noqa: A002
+    def once(body: dict[str, Any], next: Callable[[], BoltResponse | None]) -> BoltResponse | None:  # noqa: A002
         event_id = body.get("event_id")
         if isinstance(event_id, str) and not deliveries.first(f"event:{event_id}"):
             log.info("a repeated event was acknowledged and not acted on")

@@ -360,7 +360,9 @@ class SlackGateway:
 
     # -- messages, users, views ----------------------------------------------------------------
 
-    def post_message(self, *, channel: str, text: str, blocks: list[dict]) -> tuple[str, str]:
+    def post_message(
+        self, *, channel: str, text: str, blocks: list[dict[str, Any]]
+    ) -> tuple[str, str]:
         """Post in a channel (or a user's DM); returns the message's (channel, ts)."""
         data = self._send(
             "chat.postMessage",
@@ -376,7 +378,9 @@ class SlackGateway:
     def delete_message(self, *, channel: str, ts: str) -> None:
         self._send("chat.delete", self._client.chat_delete, channel=channel, ts=ts)
 
-    def update_message(self, *, channel: str, ts: str, text: str, blocks: list[dict]) -> None:
+    def update_message(
+        self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]
+    ) -> None:
         self._send(
             "chat.update",
             self._client.chat_update,
@@ -402,7 +406,7 @@ class SlackGateway:
     def unfurl(
         self,
         *,
-        unfurls: dict[str, dict],
+        unfurls: dict[str, dict[str, Any]],
         channel: str | None = None,
         ts: str | None = None,
         unfurl_id: str | None = None,
@@ -468,11 +472,11 @@ class SlackGateway:
                 return False
         return None
 
-    def update_view(self, *, view_id: str, view: dict) -> None:
+    def update_view(self, *, view_id: str, view: dict[str, Any]) -> None:
         self._send("views.update", self._client.views_update, view_id=view_id, view=view)
 
-    def open_view(self, *, trigger_id: str, view: dict) -> None:
+    def open_view(self, *, trigger_id: str, view: dict[str, Any]) -> None:
         self._send("views.open", self._client.views_open, trigger_id=trigger_id, view=view)
 
-    def publish_home(self, *, user_id: str, view: dict) -> None:
+    def publish_home(self, *, user_id: str, view: dict[str, Any]) -> None:
         self._send("views.publish", self._client.views_publish, user_id=user_id, view=view)

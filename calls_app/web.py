@@ -14,7 +14,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -41,6 +41,7 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 
 StartResponse = Callable[..., Any]
+Environ = Mapping[str, Any]  # a WSGI environ, which we only read
 
 
 class SlackWsgiApp:
@@ -64,7 +65,7 @@ class SlackWsgiApp:
         self._metrics_page = metrics_page  # None: /metrics is served elsewhere (METRICS_PORT)
         self.close = on_close  # stops the background work this app started
 
-    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         with log_context.about():  # what a request's lines concern ends with it
             try:
                 return self._route(environ, start_response)
@@ -76,7 +77,7 @@ class SlackWsgiApp:
                 log.exception("error %s: %s %s failed", error_id, method, path)
                 return _plain(start_response, 500, f"internal error {error_id}")
 
-    def _route(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+    def _route(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
@@ -93,7 +94,9 @@ class SlackWsgiApp:
         oauth_flow = self._bolt.oauth_flow
         if oauth_flow is not None and method == "GET" and path in (INSTALL_PATH, REDIRECT_PATH):
             request = BoltRequest(
-                body="", query=environ.get("QUERY_STRING", ""), headers=_headers(environ)
+                body="",
+                query=environ.get("QUERY_STRING", ""),
+                headers=_headers(environ),  # type: ignore[arg-type]  # see _headers
             )
             if path == INSTALL_PATH:
                 return _bolt_response(start_response, oauth_flow.handle_installation(request))
@@ -108,7 +111,7 @@ class SlackWsgiApp:
             return _plain(start_response, 405, "method not allowed")
         return self._slack_request(environ, start_response)
 
-    def _slack_request(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+    def _slack_request(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         arrived = time.monotonic()
         with self._body_deadlines.watching(environ.get("gunicorn.socket")) as watch:
             try:
@@ -144,7 +147,11 @@ class SlackWsgiApp:
             return _plain(start_response, 200, "")
         metrics.webhook_deliveries.labels("slack", "accepted").inc()
         response = self._bolt.dispatch(
-            BoltRequest(body=text, query=environ.get("QUERY_STRING", ""), headers=headers)
+            BoltRequest(
+                body=text,
+                query=environ.get("QUERY_STRING", ""),
+                headers=headers,  # type: ignore[arg-type]  # see _headers
+            )
         )
         answer = _bolt_response(start_response, response)
         metrics.ack_seconds.observe(time.monotonic() - arrived)
@@ -152,7 +159,7 @@ class SlackWsgiApp:
 
 
     def _provider_request(
-        self, path: str, environ: dict, start_response: StartResponse
+        self, path: str, environ: Environ, start_response: StartResponse
     ) -> Iterable[bytes]:
         """A video provider's webhook (calls_app/provider_web.py), read as Slack's are."""
         assert self._webhooks is not None
@@ -182,7 +189,7 @@ def _bolt_response(start_response: StartResponse, response: BoltResponse) -> lis
     return [response.body.encode("utf-8")]
 
 
-def _read_body(environ: dict) -> bytes | None:
+def _read_body(environ: Environ) -> bytes | None:
     """The request body, or None if it is over the limit."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -214,7 +221,8 @@ def signed_by_slack(secret: bytes, body: bytes, *, timestamp: str, signature: st
     return hmac.compare_digest(expected, signature)
 
 
-def _headers(environ: dict) -> dict[str, list[str]]:
+def _headers(environ: Environ) -> dict[str, list[str]]:
+    # Bolt's BoltRequest takes a dict[str, str | Sequence[str]], not a Mapping: hence its ignores.
     headers = {
         key[5:].replace("_", "-").lower(): [value]
         for key, value in environ.items()
@@ -251,8 +259,8 @@ def delivery_key(payload: dict[str, Any], signature: str) -> str:
     """The same for a delivery and its repeats. Slack retries an event with its event_id but
     a new timestamp, so a new signature; any other repeat is the same bytes, signed alike."""
     event_id = payload.get("event_id")
-    is_event = payload.get("type") == "event_callback" and isinstance(event_id, str)
-    if is_event and 0 < len(event_id) <= 64:
+    is_event = payload.get("type") == "event_callback"
+    if is_event and isinstance(event_id, str) and 0 < len(event_id) <= 64:
         return "event:" + event_id
     return "signature:" + hashlib.sha256(signature.encode()).hexdigest()
 

@@ -91,6 +91,19 @@ def test_calls_arguments_are_checked(fake: FakeSlack, client: WebClient) -> None
     )
 
 
+def test_a_value_of_the_wrong_json_type_is_refused_as_slack_does(client: WebClient) -> None:
+    # A list where Slack wants a string once crashed the fake (a dict lookup of an unhashable).
+    no_call = _error_of(lambda: client.api_call("calls.info", json={"id": ["R0"]}))
+    assert no_call.response["error"] == "invalid_call_id"
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "Hi"}, "blocks": []}
+    no_trigger = _error_of(lambda: client.views_open(trigger_id=["1.2.x"], view=modal))
+    assert no_trigger.response["error"] == "invalid_arguments"
+    odd_block = [{"type": ["section"]}]
+    refused = _error_of(lambda: client.chat_postMessage(channel="C0GENERAL", blocks=odd_block))
+    assert refused.response["error"] == "invalid_blocks"
+    assert "/blocks/0" in refused.response["errors"][0]
+
+
 def test_tokens_are_checked_and_teams_kept_apart(fake: FakeSlack, client: WebClient) -> None:
     anonymous = WebClient(base_url=fake.base_url, retry_handlers=[])
     assert _error_of(anonymous.auth_test).response["error"] == "not_authed"

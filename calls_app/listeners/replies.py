@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
 from slack_bolt import BoltContext
 
@@ -29,14 +30,14 @@ def actor_from(context: BoltContext) -> Actor:
 
 
 def call_service(context: BoltContext) -> CallService:
-    return context["calls"]
+    return cast(CallService, context["calls"])  # BoltContext holds Any; attach_services sets it
 
 
 def home_service(context: BoltContext) -> HomeService:
-    return context["home"]
+    return cast(HomeService, context["home"])  # set by attach_services
 
 
-def reply_for(body: dict, respond: Reply | None, context: BoltContext) -> Reply:
+def reply_for(body: dict[str, Any], respond: Reply | None, context: BoltContext) -> Reply:
     """Where to answer a click: the message's response_url or, for a click in the Home tab
     (which has none), the Home tab itself, re-published with the answer on top."""
     if body.get("response_url") and respond is not None:
@@ -99,7 +100,7 @@ def message_for(error: Exception) -> blocks.Message | str:
 
 
 def work_queue(context: BoltContext) -> WorkQueue:
-    return context["work"]
+    return cast(WorkQueue, context["work"])  # set by attach_services
 
 
 def later(context: BoltContext, reply: Reply, job: Callable[[], None]) -> bool:

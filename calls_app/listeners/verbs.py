@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from calls_app import blocks, wording
 from calls_app.command_text import Verb
 from calls_app.service import Actor, CallService, MessageRef
 
 # Verbs that only write to the database: done before the ack, so nothing acknowledged is lost.
 RECORDED_BEFORE_ACK = frozenset({Verb.JOIN, Verb.LEAVE})
+
+
+class _Where(TypedDict):
+    """Which call: by id, else the channel's one live call."""
+
+    channel_id: str | None
+    call_id: int | None
 
 
 def act_on_call(
@@ -22,7 +31,7 @@ def act_on_call(
 ) -> blocks.Message | str:
     """Run one verb on the call named by id, or on the channel's one live call; `pressed_on`
     is the channel message whose button asked for it."""
-    where = {"channel_id": channel_id, "call_id": call_id}
+    where: _Where = {"channel_id": channel_id, "call_id": call_id}
     match verb:
         case Verb.END:
             ended = calls.end(actor, **where, pressed_on=pressed_on)

@@ -101,7 +101,7 @@ class ZoomProvider:
 
     # -- Zoom's API -----------------------------------------------------------------------
 
-    def _api(self, method: str, path: str, body: dict) -> tuple[int, dict[str, Any]]:
+    def _api(self, method: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """One API request (again once with a fresh token if Zoom says ours is no good)."""
         for attempt in range(2):
             token = self._access_token(fresh=attempt > 0)
@@ -143,7 +143,9 @@ class ZoomProvider:
             return token
 
 
-def _request(method: str, url: str, *, headers: dict[str, str], data: bytes) -> tuple[int, dict]:
+def _request(
+    method: str, url: str, *, headers: dict[str, str], data: bytes
+) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310

@@ -63,7 +63,7 @@ class Dialect(ABC):
 class PostgreSQL(Dialect):
     def start_call(self, values: Mapping[str, Any], invitees: Sequence[str]) -> int:
         with self._writing() if invitees else self._writing_one() as db:
-            call_id = db.execute(
+            call_id: int = db.execute(
                 _insert_call_and_starter(tuple(values)), _as_new(values)
             ).scalar_one()
             insert_invitations(db, call_id, invitees)
@@ -77,7 +77,7 @@ class PostgreSQL(Dialect):
 class SQLite(Dialect):
     def start_call(self, values: Mapping[str, Any], invitees: Sequence[str]) -> int:
         with self._writing() as db:
-            call_id = db.execute(INSERT_CALL, values).scalar_one()
+            call_id: int = db.execute(INSERT_CALL, values).scalar_one()
             db.execute(
                 INSERT_PARTICIPANT,
                 {

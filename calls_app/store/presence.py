@@ -12,8 +12,9 @@ The rules, per person and call:
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, Select, Update, bindparam, insert, select, update
 
 from calls_app.db import autocommitting, writing
 from calls_app.models import Call, CallState
@@ -95,7 +96,7 @@ class PresenceStore:
             return True
 
 
-def _row_of(call_id: int, who: Attendee):  # noqa: ANN202 (a Select of the row)
+def _row_of(call_id: int, who: Attendee) -> Select[Any]:
     identity = (
         participants.c.slack_user_id == who.slack_user_id
         if who.slack_user_id is not None
@@ -104,7 +105,7 @@ def _row_of(call_id: int, who: Attendee):  # noqa: ANN202 (a Select of the row)
     return select(participants).where(participants.c.call_id == call_id, identity)
 
 
-def _new_row(call_id: int, who: Attendee, *, at: datetime, part: str) -> dict:
+def _new_row(call_id: int, who: Attendee, *, at: datetime, part: str) -> dict[str, object]:
     return {
         "call_id": call_id,
         "slack_user_id": who.slack_user_id,
@@ -117,5 +118,5 @@ def _new_row(call_id: int, who: Attendee, *, at: datetime, part: str) -> dict:
     }
 
 
-def _update(row_id: int, **values: object):  # noqa: ANN202 (an Update)
+def _update(row_id: int, **values: object) -> Update:
     return update(participants).where(participants.c.id == row_id).values(**values)

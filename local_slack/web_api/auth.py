@@ -65,7 +65,7 @@ def _workspace_of_org_token(state: SlackState, record: Token, method: str, args:
         )
     if missing(team_id):
         raise SlackError("missing_argument", messages=["missing required field: team_id"])
-    team = state.teams.get(team_id)
+    team = state.teams.get(team_id) if isinstance(team_id, str) else None
     if team is None or team.enterprise_id != record.enterprise_id:
         raise SlackError("team_access_not_granted")
     return team

@@ -151,7 +151,7 @@ class BlockKitValidator:
             self.fail(pointer, f"a block must be an object, got {block!r}")
             return
         kind = block.get("type")
-        check = self._BLOCK_CHECKS.get(kind)
+        check = self._BLOCK_CHECKS.get(kind) if isinstance(kind, str) else None
         if check is None:
             known = ", ".join(sorted(self._BLOCK_CHECKS))
             self.fail(f"{pointer}/type", f"unknown block type {kind!r}; expected one of {known}")
@@ -253,7 +253,9 @@ class BlockKitValidator:
 
     # -- elements
 
-    def _element(self, element: Any, pointer: str, *, allowed: set[str], seen: set[str]) -> None:
+    def _element(
+        self, element: Any, pointer: str, *, allowed: frozenset[str], seen: set[str]
+    ) -> None:
         """An interactive element; ``seen`` holds the action_ids already used in this block."""
         if not isinstance(element, dict):
             self.fail(pointer, f"an element must be an object, got {element!r}")

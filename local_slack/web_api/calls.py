@@ -101,7 +101,8 @@ def calls_participants_remove(state: SlackState, team: Team, args: dict) -> dict
 
 
 def _call_of(state: SlackState, team: Team, args: dict) -> FakeCall:
-    call = state.calls.get(args.get("id"))
+    call_id = args.get("id")
+    call = state.calls.get(call_id) if isinstance(call_id, str) else None
     if call is None or call.team_id != team.id:
         raise SlackError("invalid_call_id")
     return call

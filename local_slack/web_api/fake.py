@@ -66,7 +66,7 @@ class FakeSlack(Workspaces):
     def start(self) -> FakeSlack:
         """Serve on 127.0.0.1 on a free port in a background thread."""
         server = ApiServer(self)
-        host, port = server.server_address[:2]
+        host, port = server.socket.getsockname()[:2]
         self._server = server
         self.root_url = f"http://{host}:{port}"
         self.base_url = f"{self.root_url}/api/"

@@ -139,7 +139,7 @@ def _open_or_push(state: SlackState, team: Team, args: dict, method: str) -> dic
 
 def _check_trigger(state: SlackState, args: dict) -> str:
     trigger = args.get("trigger_id") or args.get("interactivity_pointer")
-    if missing(trigger):
+    if missing(trigger) or not isinstance(trigger, str):
         raise SlackError("invalid_arguments", messages=["missing required field: trigger_id"])
     if trigger in state.used_triggers:
         raise SlackError("exchanged_trigger_id")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
@@ -27,7 +28,7 @@ from calls_app.service import MessageRef
 from calls_app.work_queue import WorkQueue
 
 
-def _button_call_id(action: dict) -> int:
+def _button_call_id(action: dict[str, Any]) -> int:
     """The call a button acts on; a value that isn't one of our ids names no call."""
     try:
         return int(action.get("value", ""))
@@ -35,7 +36,7 @@ def _button_call_id(action: dict) -> int:
         raise CallNotFound() from None
 
 
-def _pressed_on(body: dict) -> MessageRef | None:
+def _pressed_on(body: dict[str, Any]) -> MessageRef | None:
     """The channel message the button is on; None in Home or in a private (ephemeral) reply."""
     container = body.get("container") or {}
     if container.get("type") != "message" or container.get("is_ephemeral"):
@@ -44,9 +45,13 @@ def _pressed_on(body: dict) -> MessageRef | None:
     return MessageRef(channel_id=channel, ts=ts) if channel and ts else None
 
 
-def _button_handler(verb: Verb):
+def _button_handler(verb: Verb) -> Callable[..., None]:  # Bolt passes arguments by name
     def handle(
-        ack: Ack, action: dict, body: dict, respond: Respond | None, context: BoltContext
+        ack: Ack,
+        action: dict[str, Any],
+        body: dict[str, Any],
+        respond: Respond | None,
+        context: BoltContext,
     ) -> None:
         reply, queue = reply_for(body, respond, context), work_queue(context)
         calls, actor = call_service(context), actor_from(context)
@@ -86,7 +91,7 @@ def _attempt(act: Callable[[], blocks.Message | str]) -> tuple[blocks.Message | 
         return message_for(error), True
 
 
-def _answer(body: dict, reply: Reply, outcome: tuple[blocks.Message | str, bool]) -> None:
+def _answer(body: dict[str, Any], reply: Reply, outcome: tuple[blocks.Message | str, bool]) -> None:
     """A reply under the message pressed. From Home, the re-published Home is the answer, with
     a problem shown on top."""
     message, problem = outcome
@@ -109,7 +114,7 @@ handle_end = _button_handler(Verb.END)
 
 
 def handle_rename(
-    ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, context: BoltContext
 ) -> None:
     calls, actor = call_service(context), actor_from(context)
 
@@ -127,7 +132,7 @@ def handle_rename(
     later(context, respond, open_modal)
 
 
-def handle_pick(ack: Ack, action: dict, respond: Respond, context: BoltContext) -> None:
+def handle_pick(ack: Ack, action: dict[str, Any], respond: Respond, context: BoltContext) -> None:
     calls, actor = call_service(context), actor_from(context)
 
     def act() -> None:
@@ -139,7 +144,7 @@ def handle_pick(ack: Ack, action: dict, respond: Respond, context: BoltContext) 
     later(context, respond, act)
 
 
-def _picked(action: dict) -> tuple[Verb, int, str | None]:
+def _picked(action: dict[str, Any]) -> tuple[Verb, int, str | None]:
     try:
         value = json.loads(action.get("value", ""))
         verb, call_id, title = value["verb"], int(value["call_id"]), value.get("title")
@@ -155,7 +160,7 @@ def acknowledge_link(ack: Ack) -> None:
     ack()
 
 
-def handle_home_start(ack: Ack, body: dict, context: BoltContext) -> None:
+def handle_home_start(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     actor, home, reply = actor_from(context), home_service(context), reply_for(body, None, context)
 
     def open_modal() -> None:

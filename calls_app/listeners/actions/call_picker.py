@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_bolt import Ack, BoltContext, Respond
 
 from calls_app import blocks, wording
@@ -11,7 +13,7 @@ from calls_app.listeners.replies import actor_from, call_service, errors_told_to
 
 
 def handle_pick_more(
-    ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], respond: Respond, context: BoltContext
 ) -> None:
     ack()
     with errors_told_to(respond):

@@ -6,6 +6,8 @@ every other verb runs on the work queue after it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_bolt import Ack, BoltContext, Respond
 
 from calls_app import blocks, command_text, wording
@@ -23,7 +25,9 @@ from calls_app.listeners.verbs import RECORDED_BEFORE_ACK, act_on_call
 from calls_app.service import Actor, CallService, default_title
 
 
-def handle_call_command(ack: Ack, command: dict, respond: Respond, context: BoltContext) -> None:
+def handle_call_command(
+    ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext
+) -> None:
     try:
         parsed = command_text.parse(command.get("text", ""))
     except UsageError as error:
@@ -49,7 +53,7 @@ def handle_call_command(ack: Ack, command: dict, respond: Respond, context: Bolt
 
 
 def run(
-    parsed: command_text.CallCommand, calls: CallService, actor: Actor, command: dict
+    parsed: command_text.CallCommand, calls: CallService, actor: Actor, command: dict[str, Any]
 ) -> blocks.Message | str:
     channel_id = command["channel_id"]
     if parsed.verb == Verb.START:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_bolt import BoltContext
 
 from calls_app.listeners.replies import actor_from, home_service
 
 
-def handle_app_home_opened(event: dict, context: BoltContext) -> None:
+def handle_app_home_opened(event: dict[str, Any], context: BoltContext) -> None:
     if event.get("tab") != "home":
         return
     actor = actor_from(context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from slack_bolt import BoltContext
 
@@ -12,7 +13,7 @@ from calls_app.unfurls import LinkUnfurls
 log = logging.getLogger(__name__)
 
 
-def handle_link_shared(event: dict, context: BoltContext) -> None:
+def handle_link_shared(event: dict[str, Any], context: BoltContext) -> None:
     links = [
         link["url"]
         for link in event.get("links") or []

@@ -5,6 +5,7 @@ it no longer reaches."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import BoltContext
 
@@ -19,7 +20,7 @@ def app_uninstalled_handler(uninstalls: Uninstalls) -> Callable[..., None]:
 
 
 def tokens_revoked_handler(uninstalls: Uninstalls) -> Callable[..., None]:
-    def handle_tokens_revoked(event: dict, context: BoltContext) -> None:
+    def handle_tokens_revoked(event: dict[str, Any], context: BoltContext) -> None:
         tokens = event.get("tokens", {})
         uninstalls.tokens_revoked(
             team_id=context.team_id,
@@ -32,7 +33,7 @@ def tokens_revoked_handler(uninstalls: Uninstalls) -> Callable[..., None]:
 
 
 def team_access_revoked_handler(uninstalls: Uninstalls) -> Callable[..., None]:
-    def handle_team_access_revoked(event: dict) -> None:
+    def handle_team_access_revoked(event: dict[str, Any]) -> None:
         uninstalls.team_access_revoked(team_ids=list(event.get("team_ids") or []))
 
     return handle_team_access_revoked

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_bolt import Ack, BoltContext
 from slack_bolt.context.respond import Respond
 
@@ -18,7 +20,7 @@ from calls_app.listeners.replies import (
 from calls_app.listeners.views.form import refuse, text_in
 
 
-def handle_rename_submission(ack: Ack, view: dict, context: BoltContext) -> None:
+def handle_rename_submission(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
     title = text_in(view, BlockId.TITLE, TITLE_INPUT)
     metadata = blocks.RenameModalMetadata.loads(view.get("private_metadata", ""))
     calls = call_service(context)

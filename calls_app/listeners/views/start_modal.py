@@ -3,6 +3,8 @@ closes; the start itself runs after the ack and reports into the same modal."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_bolt import Ack, BoltContext
 
 from calls_app import blocks
@@ -19,7 +21,7 @@ from calls_app.listeners.views.form import refuse, submitted, text_in
 from calls_app.service import default_title
 
 
-def handle_start_submission(ack: Ack, view: dict, context: BoltContext) -> None:
+def handle_start_submission(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
     channel_id = submitted(view, BlockId.CHANNEL, CHANNEL_INPUT).get("selected_conversation")
     title = text_in(view, BlockId.TITLE, TITLE_INPUT)
     invitees = submitted(view, BlockId.PEOPLE, PEOPLE_INPUT).get("selected_users") or []
