@@ -100,7 +100,7 @@ def _answer(body: dict[str, Any], reply: Reply, outcome: tuple[blocks.Message | 
 
 
 def _answer_when_busy(
-    body: dict, reply: Reply, outcome: tuple[blocks.Message | str, bool], queue: WorkQueue
+    body: dict[str, Any], reply: Reply, outcome: tuple[blocks.Message | str, bool], queue: WorkQueue
 ) -> None:
     """No room to reply: a problem still goes out on the notice lane; a confirmation is
     skipped, since the call itself now shows the person in it."""

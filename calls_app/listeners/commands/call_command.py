@@ -1,7 +1,7 @@
 """`/call <verb> …`: parse, acknowledge at once, then do the work and reply privately.
 
-Join and Leave are recorded before the ack and answered in it (a press acknowledged is a press kept);
-every other verb runs on the work queue after it.
+Join and Leave are recorded before the ack and answered in it (a press acknowledged is a
+press kept); every other verb runs on the work queue after it.
 """
 
 from __future__ import annotations
