@@ -43,7 +43,8 @@ class EndReason(StrEnum):
 
 
 # A meeting's call in one of these states is live: a second one for the meeting is refused.
-_LIVE = ", ".join(f"'{s}'" for s in (CallState.STARTING, CallState.ACTIVE, CallState.ENDING))
+MEETING_LIVE_STATES = (CallState.STARTING, CallState.ACTIVE, CallState.ENDING)
+_LIVE = ", ".join(f"'{state}'" for state in MEETING_LIVE_STATES)
 LIVE_MEETING_CALL = text(f"meeting_id IS NOT NULL AND state IN ({_LIVE})")
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, or_, select, update
 
 from calls_app.db import autocommitting, writing
-from calls_app.models import Call, CallState, Participant
+from calls_app.models import MEETING_LIVE_STATES, Call, CallState, Participant
 from calls_app.store import _call_of
 
 calls = Call.__table__
@@ -46,17 +46,23 @@ class PresenceStore:
         .limit(1)
     )
 
-    _LIVE_CALL_OF_TEAM = _LIVE_CALL.where(calls.c.team_id == bindparam("team"))
-
-    def live_call_for_meeting(self, meeting_id: str, *, team_id: str | None = None) -> Call | None:
-        """The active call of this meeting (the newest, if a meeting was reused); with
-        `team_id`, that workspace's."""
+    def live_call_for_meeting(self, meeting_id: str) -> Call | None:
+        """The active call of this meeting (the newest, if several workspaces use it)."""
         with self._reading() as db:
-            if team_id is None:
-                row = db.execute(self._LIVE_CALL, {"meeting": meeting_id}).first()
-            else:
-                query, values = self._LIVE_CALL_OF_TEAM, {"meeting": meeting_id, "team": team_id}
-                row = db.execute(query, values).first()
+            row = db.execute(self._LIVE_CALL, {"meeting": meeting_id}).first()
+        return None if row is None else _call_of(row)
+
+    # At most one: the database refuses a second (calls_app/models.py).
+    _MEETING_CALL = select(calls).where(
+        calls.c.team_id == bindparam("team"),
+        calls.c.meeting_id == bindparam("meeting"),
+        or_(*(calls.c.state == state for state in MEETING_LIVE_STATES)),
+    )
+
+    def meeting_call(self, meeting_id: str, *, team_id: str) -> Call | None:
+        """The workspace's call of this meeting that is starting, active or being ended."""
+        with self._reading() as db:
+            row = db.execute(self._MEETING_CALL, {"meeting": meeting_id, "team": team_id}).first()
         return None if row is None else _call_of(row)
 
     # Held until the change commits: an end can't begin in between, and two deliveries for

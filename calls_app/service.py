@@ -38,7 +38,7 @@ from calls_app.outbox import Outbox
 from calls_app.permissions import AdminCache, may_host
 from calls_app.providers import Meeting, MeetingProvider
 from calls_app.slack_gateway import CallUser, SlackCallInfo, SlackGateway
-from calls_app.store import CallStore, Joined, NewCall, whole_seconds
+from calls_app.store import CallStore, Joined, MeetingHasLiveCall, NewCall, whole_seconds
 from calls_app.text import truncate
 
 log = logging.getLogger(__name__)
@@ -166,21 +166,28 @@ class CallService:
         # Where the meeting says who is in it, nobody is until it does: a starter who never
         # joins doesn't keep the call from ending when empty.
         starter_in_call = not (self._meetings.reports_presence and meeting.meeting_id)
-        call = self._store.create_starting(
-            NewCall(
-                team_id=actor.team_id,
-                enterprise_id=actor.enterprise_id,
-                channel_id=channel_id,
-                title=truncate(title, MAX_TITLE_LENGTH),
-                join_url=meeting.join_url,
-                created_by=actor.user_id,
-                started_at=started_at,
-                meeting_id=meeting.meeting_id,
-            ),
-            lease_until=lease,
-            invitees=invitees,
-            starter_in_call=starter_in_call,
-        )
+        try:
+            call = self._store.create_starting(
+                NewCall(
+                    team_id=actor.team_id,
+                    enterprise_id=actor.enterprise_id,
+                    channel_id=channel_id,
+                    title=truncate(title, MAX_TITLE_LENGTH),
+                    join_url=meeting.join_url,
+                    created_by=actor.user_id,
+                    started_at=started_at,
+                    meeting_id=meeting.meeting_id,
+                ),
+                lease_until=lease,
+                invitees=invitees,
+                starter_in_call=starter_in_call,
+            )
+        except MeetingHasLiveCall:
+            # Only a link someone gave can name a meeting already in use: a new one can't.
+            raise CallsError(
+                "That meeting is already a live call in Slack: paste its link to show it "
+                "here, or start a call without a link for a new meeting."
+            ) from None
         log_context.set_call(call.id)
         try:
             call.slack_call_id = self._slack.add_call(

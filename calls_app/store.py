@@ -46,7 +46,15 @@ from sqlalchemy.orm import configure_mappers
 
 from calls_app import metrics
 from calls_app.db import UtcDateTime, autocommitting, writing
-from calls_app.models import Call, CallState, EndReason, HomeTab, Invitation, Participant
+from calls_app.models import (
+    LIVE_MEETING_CALL,
+    Call,
+    CallState,
+    EndReason,
+    HomeTab,
+    Invitation,
+    Participant,
+)
 
 LIVE_STATES = (CallState.ACTIVE, CallState.ENDING)
 
@@ -125,6 +133,14 @@ class Joined(StrEnum):
     ALREADY_IN = "already_in"
 
 
+class MeetingHasLiveCall(Exception):
+    """The meeting already has a live call in the workspace: a second one was not written."""
+
+
+# Where the database refuses a second live call of a meeting (calls_app/models.py).
+_ONE_PER_MEETING = {"index_elements": ["team_id", "meeting_id"], "index_where": LIVE_MEETING_CALL}
+
+
 @dataclass(frozen=True)
 class NewCall:
     team_id: str
@@ -149,6 +165,11 @@ class CallStore:
             )
             .on_conflict_do_nothing(index_elements=["call_id", "slack_user_id"])
             .returning(participants.c.id)
+        )
+        self._insert_call = (
+            upsert_into(engine, calls)
+            .on_conflict_do_nothing(**_ONE_PER_MEETING)
+            .returning(calls.c.id)
         )
         # PostgreSQL runs some writes of several statements as one (data-modifying CTEs): one
         # round trip instead of a BEGIN, the statements and a COMMIT.
@@ -236,7 +257,6 @@ class CallStore:
 
     # -- starting ------------------------------------------------------------------------------
 
-    _INSERT_CALL = insert(calls).returning(calls.c.id)
     _INSERT_PARTICIPANT = insert(participants)
     _INSERT_INVITATION = insert(invitations)
 
@@ -249,7 +269,8 @@ class CallStore:
         starter_in_call: bool = True,
     ) -> Call:
         """Write the call before Slack hears of it, so a crash leaves a trace, not a ghost.
-        A call registered for a pasted meeting link has nobody in it yet (`starter_in_call`)."""
+        A call registered for a pasted meeting link has nobody in it yet (`starter_in_call`).
+        MeetingHasLiveCall, and nothing written, if its meeting has a live call already."""
         values = {
             "team_id": new.team_id,
             "enterprise_id": new.enterprise_id,
@@ -267,14 +288,15 @@ class CallStore:
         # The starter is in the call from the start; only live calls are shown to anyone.
         together = self._postgresql and starter_in_call
         with self._writing_one() if together and not invitees else self._writing() as db:
-            if not starter_in_call:
-                call_id = db.execute(self._INSERT_CALL, values).scalar_one()
-            elif together:
+            if together:
                 call_id = db.execute(
                     _insert_call_and_starter(tuple(values)), _as_new(values)
-                ).scalar_one()
+                ).scalar()
             else:
-                call_id = db.execute(self._INSERT_CALL, values).scalar_one()
+                call_id = db.execute(self._insert_call, values).scalar()
+            if call_id is None:
+                raise MeetingHasLiveCall(new.meeting_id)
+            if starter_in_call and not together:
                 db.execute(
                     self._INSERT_PARTICIPANT,
                     {
@@ -1119,8 +1141,9 @@ def _insert_call_and_starter(columns: tuple[str, ...]) -> Insert:
     """A new call (these columns) and its starter's participant row as one PostgreSQL
     statement, a data-modifying CTE; its parameters are the columns, prefixed `new_`."""
     new_call = (
-        insert(calls)
+        postgresql.insert(calls)
         .values({name: bindparam(f"new_{name}", type_=calls.c[name].type) for name in columns})
+        .on_conflict_do_nothing(**_ONE_PER_MEETING)
         .returning(calls.c.id)
         .cte("new_call")
     )
