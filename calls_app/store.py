@@ -681,11 +681,14 @@ class CallStore:
         empty_grace: timedelta,
         invite_grace: timedelta,
         limit: int,
+        presence: bool = False,
     ) -> ReconcileCandidates:
         """Calls that need the app to act by itself, each list LIMITed and taken in turns
         across workspaces: every workspace's oldest, then every workspace's second oldest, and
         so on, so no workspace's backlog keeps another's calls waiting. Calls the reconciler
-        is backing off from (reconcile_after still ahead) are left out."""
+        is backing off from (reconcile_after still ahead) are left out. Unfurled calls (no
+        message of their own) are checked for drift, and end when empty only where meetings
+        report `presence`: nothing else can say anyone is in them."""
         lease_over = and_(calls.c.lease_expires_at.is_not(None), calls.c.lease_expires_at < now)
         # A call nobody was ever in (its meeting says who is) has been empty since it started.
         last_left = func.coalesce(
@@ -696,6 +699,9 @@ class CallStore:
         )
         active = calls.c.state == CallState.ACTIVE
         shown = calls.c.message_ts.is_not(None)
+        # Registered with no message, and nobody holds it to post one: shown by unfurls alone.
+        unfurled = and_(calls.c.message_ts.is_(None), calls.c.lease_expires_at.is_(None))
+        shown_anyhow = or_(shown, unfurled)
         due = or_(calls.c.reconcile_after.is_(None), calls.c.reconcile_after <= now)
         with self._reading() as db:
 
@@ -717,7 +723,10 @@ class CallStore:
                 interrupted_ends=calls_where(calls.c.state == CallState.ENDING, lease_over),
                 overlong=calls_where(active, calls.c.started_at < now - max_age),
                 empty=calls_where(
-                    active, shown, ~_someone_present(), last_left < now - empty_grace
+                    active,
+                    shown_anyhow if presence else shown,
+                    ~_someone_present(),
+                    last_left < now - empty_grace,
                 ),
                 uninvited=calls_where(
                     active,
@@ -733,7 +742,7 @@ class CallStore:
                     _state_is(CallState.ACTIVE, CallState.ENDED),
                 ),
                 # A sample, not the oldest: every live call gets checked over a few passes.
-                live=calls_where(active, shown, sample=True),
+                live=calls_where(active, shown_anyhow, sample=True),
             )
 
     _BACK_OFF = (

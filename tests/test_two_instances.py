@@ -91,7 +91,6 @@ def test_people_joining_through_either_instance_are_all_registered(fake_slack, t
     assert len(fake_slack.calls[call.slack_call_id].users) == CLICKS + 1
 
 
-
 def paste_on_both(drivers, url: str, *, round_: int) -> None:
     """The link in a message on each instance (Alice's, Bob's), delivered at the same moment."""
     together = threading.Barrier(2)
