@@ -138,7 +138,7 @@ class MeetingHasLiveCall(Exception):
 
 
 # Where the database refuses a second live call of a meeting (calls_app/models.py).
-_ONE_PER_MEETING = {"index_elements": ["team_id", "meeting_id"], "index_where": LIVE_MEETING_CALL}
+_MEETING_KEY = ["team_id", "meeting_id"]
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ class CallStore:
         )
         self._insert_call = (
             upsert_into(engine, calls)
-            .on_conflict_do_nothing(**_ONE_PER_MEETING)
+            .on_conflict_do_nothing(index_elements=_MEETING_KEY, index_where=LIVE_MEETING_CALL)
             .returning(calls.c.id)
         )
         # PostgreSQL runs some writes of several statements as one (data-modifying CTEs): one
@@ -1152,7 +1152,7 @@ def _insert_call_and_starter(columns: tuple[str, ...]) -> Insert:
     new_call = (
         postgresql.insert(calls)
         .values({name: bindparam(f"new_{name}", type_=calls.c[name].type) for name in columns})
-        .on_conflict_do_nothing(**_ONE_PER_MEETING)
+        .on_conflict_do_nothing(index_elements=_MEETING_KEY, index_where=LIVE_MEETING_CALL)
         .returning(calls.c.id)
         .cte("new_call")
     )
