@@ -101,6 +101,8 @@ class Call(Base):
     duration_seconds: Mapped[int | None]
     message_channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
+    # Registered for a pasted meeting link: its unfurls show it, it has no message of its own.
+    shown_by_unfurl: Mapped[bool] = mapped_column(default=False, server_default=false())
     # An update of the message failed: the reconciler renders it again from the call's state.
     message_outdated: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Until when the holder of a start, post or end alone may finish it (a lease: docs/glossary.md).

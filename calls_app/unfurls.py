@@ -118,6 +118,7 @@ class LinkUnfurls:
                 created_by=actor.user_id,
                 started_at=started_at,
                 meeting_id=meeting_id,
+                shown_by_unfurl=True,
             ),
             lease_until=lease,
             starter_in_call=False,

@@ -80,14 +80,33 @@ def test_the_alembic_command_line_migrates_as_make_run_does(tmp_path):
     engine.dispose()
 
 
-def insert_call(connection, *, key: str, state: str, started: str, team: str = "T1") -> int:
+def insert_call(
+    connection,
+    *,
+    key: str,
+    state: str,
+    started: str,
+    team: str = "T1",
+    meeting: str = "jitsi:room",
+    message_ts: str | None = None,
+    lease: str | None = None,
+) -> int:
     return connection.execute(
         text(
             "INSERT INTO calls (team_id, channel_id, external_unique_id, title, join_url, "
-            "meeting_id, created_by, state, started_at, message_outdated) VALUES (:team, 'C1', "
-            ":key, 't', 'https://x', 'jitsi:room', 'U1', :state, :started, false) RETURNING id"
+            "meeting_id, created_by, state, started_at, message_ts, lease_expires_at, "
+            "message_outdated) VALUES (:team, 'C1', :key, 't', 'https://x', :meeting, 'U1', "
+            ":state, :started, :ts, :lease, false) RETURNING id"
         ),
-        {"team": team, "key": key, "state": state, "started": started},
+        {
+            "team": team,
+            "key": key,
+            "state": state,
+            "started": started,
+            "meeting": meeting,
+            "ts": message_ts,
+            "lease": lease,
+        },
     ).scalar_one()
 
 
@@ -120,4 +139,33 @@ def test_a_meeting_with_several_live_calls_keeps_one_and_then_gets_no_second(dat
         insert_call(connection, key="f", state="ending", started="2026-01-02 10:00:00")
     with engine.begin() as connection:  # an ended or failed call of the meeting is no bother
         insert_call(connection, key="g", state="failed", started="2026-01-02 10:00:00")
+    engine.dispose()
+
+
+def test_live_calls_registered_for_a_pasted_link_are_marked_shown_by_unfurl(database_url):
+    """Before the column, such a call was the active one with no message and no lease; every
+    other call, and every call written from then on unless said otherwise, is not one."""
+    with_connection(database_url, lambda config: command.downgrade(config, "0012"))
+    engine = make_engine(database_url)
+    started = "2026-01-01 10:00:00"
+    with engine.begin() as connection:
+        unfurled = insert_call(connection, key="a", state="active", started=started, meeting="m1")
+        posted = insert_call(
+            connection, key="b", state="active", started=started, meeting="m2", message_ts="1.2"
+        )
+        unposted = insert_call(
+            connection, key="c", state="active", started=started, meeting="m3", lease=started
+        )
+        ended = insert_call(connection, key="d", state="ended", started=started, meeting="m4")
+    with_connection(database_url, lambda config: command.upgrade(config, "head"))
+    with engine.begin() as connection:
+        later = insert_call(connection, key="e", state="active", started=started, meeting="m5")
+        marked = dict(connection.execute(text("SELECT id, shown_by_unfurl FROM calls")).all())
+    assert {call: bool(value) for call, value in marked.items()} == {
+        unfurled: True,
+        posted: False,
+        unposted: False,
+        ended: False,
+        later: False,
+    }
     engine.dispose()

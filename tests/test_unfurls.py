@@ -57,6 +57,7 @@ def test_a_link_to_a_call_the_app_runs_unfurls_as_that_call(app):
     assert (unfurl["channel"], unfurl["ts"]) == (GENERAL, MESSAGE_TS)
     assert unfurl["unfurls"] == {call.join_url: call_block(call.slack_call_id)}
     assert len(app.sent("calls.add")) == 1 and len(app.db.calls()) == 1
+    assert not app.db.call(call.id).shown_by_unfurl  # it has its message
 
 
 def test_another_meeting_is_registered_once_typed_then_posted(app):
@@ -74,6 +75,7 @@ def test_another_meeting_is_registered_once_typed_then_posted(app):
     assert (second["channel"], second["ts"]) == (GENERAL, MESSAGE_TS)
     assert first["unfurls"] == second["unfurls"] == {PASTED: call_block(call.slack_call_id)}
     assert app.db.participants(call.id) == []
+    assert call.shown_by_unfurl
     assert app.sent("chat.postMessage") == []  # the unfurl is how it shows
 
 
@@ -153,6 +155,39 @@ def test_an_unfurled_call_whose_meeting_empties_ends_after_the_grace(app, databa
     # Slack renders an unfurl from the call itself: nothing is posted or unfurled again.
     assert app.sent("chat.postMessage") == [] and app.sent("chat.update") == []
     assert len(app.sent("chat.unfurl")) == 1
+
+
+@pytest.mark.parametrize("first_seen", [typed, posted], ids=["in the composer", "posted"])
+def test_an_unfurled_call_whose_end_fails_is_ended_again_and_never_posted(
+    app, database_url, first_seen
+):
+    """calls.end failing leaves the call live; a pasted link's call has no message to post,
+    wherever its link was first seen (the composer's is no channel at all)."""
+    share(app, first_seen(PASTED), unfurls=1)
+    (call,) = app.db.calls()
+    room, t = live_meeting(app, call).name, int(app.clock().timestamp())
+    join(app, room, t, name="Dana Guest")
+    leave(app, room, t, t + 60, name="Dana Guest")
+    app.settle()
+    pass_ = reconcile(app, database_url)
+    app.clock.advance(minutes=6, seconds=1)
+    app.fake.fail_next("calls.end", error="internal_error")
+    assert pass_() == {}
+    stored = app.db.call(call.id)
+    assert (stored.state, stored.lease_expires_at, stored.end_reason) == (
+        CallState.ACTIVE,
+        None,
+        None,
+    )
+    app.clock.advance(minutes=1)  # the reconciler's back-off on the call
+    assert pass_() == {"ended when empty": 1}
+    stored = app.db.call(call.id)
+    assert (stored.state, stored.end_reason) == (CallState.ENDED, EndReason.EMPTY)
+    assert [r.args["id"] for r in app.fake.attempts_to("calls.end")] == [call.slack_call_id] * 2
+    assert app.fake.calls[call.slack_call_id].ended
+    app.clock.advance(minutes=10)
+    assert pass_() == {}
+    assert app.fake.attempts_to("chat.postMessage") == []
 
 
 def test_an_unfurled_call_ended_in_slack_is_recorded_ended(app, database_url):

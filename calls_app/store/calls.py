@@ -124,6 +124,7 @@ class CallStore:
             "state": CallState.STARTING,
             "started_at": new.started_at,
             "meeting_id": new.meeting_id,
+            "shown_by_unfurl": new.shown_by_unfurl,
             "lease_expires_at": lease_until,
             "message_outdated": False,
         }

@@ -79,8 +79,7 @@ class ReconcileStore:
         )
         active = calls.c.state == CallState.ACTIVE
         shown = calls.c.message_ts.is_not(None)
-        # Registered with no message, and nobody holds it to post one: shown by unfurls alone.
-        unfurled = and_(calls.c.message_ts.is_(None), calls.c.lease_expires_at.is_(None))
+        unfurled = calls.c.shown_by_unfurl
         shown_anyhow = or_(shown, unfurled)
         due = or_(calls.c.reconcile_after.is_(None), calls.c.reconcile_after <= now)
         with self._reading() as db:
@@ -100,7 +99,8 @@ class ReconcileStore:
 
             return ReconcileCandidates(
                 stuck_starting=calls_where(calls.c.state == CallState.STARTING, lease_over),
-                unposted=calls_where(active, calls.c.message_ts.is_(None), lease_over),
+                # Its unfurls show a pasted link's call: it has no message to post.
+                unposted=calls_where(active, calls.c.message_ts.is_(None), ~unfurled, lease_over),
                 interrupted_ends=calls_where(calls.c.state == CallState.ENDING, lease_over),
                 overlong=calls_where(active, calls.c.started_at < now - max_age),
                 empty=calls_where(
