@@ -165,7 +165,7 @@ def test_an_unfurled_call_whose_end_fails_is_ended_again_and_never_posted(
     wherever its link was first seen (the composer's is no channel at all)."""
     share(app, first_seen(PASTED), unfurls=1)
     (call,) = app.db.calls()
-    room, t = live_meeting(app, call).name, int(app.clock().timestamp())
+    _, room, t = live_meeting(app, call)
     join(app, room, t, name="Dana Guest")
     leave(app, room, t, t + 60, name="Dana Guest")
     app.settle()
