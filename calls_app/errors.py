@@ -67,6 +67,13 @@ class CallNotFound(CallsError):
         super().__init__(wording.CALL_NOT_FOUND)
 
 
+class MeetingAlreadyLive(CallsError):
+    """The link given names a meeting that is a live call in the workspace already."""
+
+    def __init__(self) -> None:
+        super().__init__(wording.MEETING_ALREADY_LIVE)
+
+
 class CallNeverStarted(CallsError):
     def __init__(self, title: str) -> None:
         super().__init__(wording.call_never_started(title))

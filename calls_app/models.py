@@ -42,6 +42,12 @@ class EndReason(StrEnum):
     PROVIDER = "provider"  # the video provider said the meeting ended
 
 
+# A meeting's call in one of these states is live: a second one for the meeting is refused.
+MEETING_LIVE_STATES = (CallState.STARTING, CallState.ACTIVE, CallState.ENDING)
+_LIVE = ", ".join(f"'{state}'" for state in MEETING_LIVE_STATES)
+LIVE_MEETING_CALL = text(f"meeting_id IS NOT NULL AND state IN ({_LIVE})")
+
+
 def _stored_as_text(values: type[StrEnum]) -> Enum:
     """An enum kept as its string values in a VARCHAR, the same on SQLite and PostgreSQL."""
     return Enum(
@@ -65,6 +71,15 @@ class Call(Base):
         Index("ix_calls_state_ended_at", "state", "ended_at"),
         # A provider's webhook names its meeting: find the call it belongs to.
         Index("ix_calls_meeting_id_state", "meeting_id", "state"),
+        # One live call per meeting and workspace, however many instances register it at once.
+        Index(
+            "uq_calls_team_id_meeting_id_live",
+            "team_id",
+            "meeting_id",
+            unique=True,
+            postgresql_where=LIVE_MEETING_CALL,
+            sqlite_where=LIVE_MEETING_CALL,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,6 +101,8 @@ class Call(Base):
     duration_seconds: Mapped[int | None]
     message_channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
+    # Registered for a pasted meeting link: its unfurls show it, it has no message of its own.
+    shown_by_unfurl: Mapped[bool] = mapped_column(default=False, server_default=false())
     # An update of the message failed: the reconciler renders it again from the call's state.
     message_outdated: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Until when the holder of a start, post or end alone may finish it (a lease: docs/glossary.md).

@@ -121,6 +121,7 @@ class Reconciler:
                 empty_grace=self.empty_grace,
                 invite_grace=self.services.lease,  # a starter still inviting holds its lease
                 limit=PASS_LIMIT,
+                presence=self.services.meetings.reports_presence,
             )
             for call in found.stuck_starting:
                 if self.calls.abandon_start(call.id, now=now):

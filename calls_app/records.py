@@ -34,6 +34,7 @@ class NewCall:
     created_by: str
     started_at: datetime
     meeting_id: str | None = None
+    shown_by_unfurl: bool = False  # a pasted link's call: no message of its own to post
 
 
 @dataclass(frozen=True)

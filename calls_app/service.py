@@ -24,6 +24,7 @@ from calls_app.errors import (
     CallStillStarting,
     CannotPostInChannel,
     ChooseCall,
+    MeetingAlreadyLive,
     NoLiveCall,
     NotAllowed,
     NotInCall,
@@ -40,7 +41,7 @@ from calls_app.permissions import AdminCache, may_host
 from calls_app.providers import Meeting, MeetingProvider
 from calls_app.records import Joined, NewCall
 from calls_app.slack_gateway import CallUser, SlackCallInfo, SlackGateway
-from calls_app.store.calls import CallStore
+from calls_app.store.calls import CallStore, MeetingHasLiveCall
 from calls_app.store.ending import EndingStore
 from calls_app.store.participants import ParticipantStore
 from calls_app.text import truncate
@@ -174,21 +175,25 @@ class CallService:
         # Where the meeting says who is in it, nobody is until it does: a starter who never
         # joins doesn't keep the call from ending when empty.
         starter_in_call = not (self._meetings.reports_presence and meeting.meeting_id)
-        call = self._store.create_starting(
-            NewCall(
-                team_id=actor.team_id,
-                enterprise_id=actor.enterprise_id,
-                channel_id=channel_id,
-                title=truncate(title, MAX_TITLE_LENGTH),
-                join_url=meeting.join_url,
-                created_by=actor.user_id,
-                started_at=started_at,
-                meeting_id=meeting.meeting_id,
-            ),
-            lease_until=lease,
-            invitees=invitees,
-            starter_in_call=starter_in_call,
-        )
+        try:
+            call = self._store.create_starting(
+                NewCall(
+                    team_id=actor.team_id,
+                    enterprise_id=actor.enterprise_id,
+                    channel_id=channel_id,
+                    title=truncate(title, MAX_TITLE_LENGTH),
+                    join_url=meeting.join_url,
+                    created_by=actor.user_id,
+                    started_at=started_at,
+                    meeting_id=meeting.meeting_id,
+                ),
+                lease_until=lease,
+                invitees=invitees,
+                starter_in_call=starter_in_call,
+            )
+        except MeetingHasLiveCall:
+            # Only a link someone gave can name a meeting already in use: a new one can't.
+            raise MeetingAlreadyLive() from None
         log_context.set_call(call.id)
         try:
             call.slack_call_id = self._slack.add_call(

@@ -9,31 +9,31 @@ the unfurl: the app posts none of its own. Links of other hosts are left alone.
 from __future__ import annotations
 
 import logging
-import threading
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 
 from calls_app.clock import Clock
 from calls_app.errors import SlackFailure
-from calls_app.models import Call
+from calls_app.models import Call, CallState
 from calls_app.providers import MeetingProvider
 from calls_app.records import NewCall
 from calls_app.service import Actor
 from calls_app.slack_gateway import SlackGateway
-from calls_app.store.calls import CallStore
+from calls_app.store.calls import CallStore, MeetingHasLiveCall
 from calls_app.store.presence import PresenceStore
 
 log = logging.getLogger(__name__)
 
 TITLE = "Meeting"
 MAX_LINKS = 10  # Slack sends at most a handful per message; more is not a paste
+# How long a link waits for its meeting's call to be registered (calls.add) or ended by
+# someone else, looking again every POLL_SECONDS; then it is left as a plain link.
+SETTLE_SECONDS = 5.0
+POLL_SECONDS = 0.05
 
 
 class LinkUnfurls:
-    # Within a process, one registration per meeting at a time: a link's two `link_shared`
-    # (typed, then posted) come close together and must not make two calls.
-    _registering = threading.Lock()
-
     def __init__(
         self,
         *,
@@ -87,12 +87,23 @@ class LinkUnfurls:
             log.info("links not unfurled: %s", failure.error)
 
     def _call_for(self, actor: Actor, url: str, meeting_id: str, channel_id: str) -> Call | None:
-        known = self._presence.live_call_for_meeting(meeting_id, team_id=actor.team_id)
-        if known is not None:
-            return known
-        with self._registering:
-            known = self._presence.live_call_for_meeting(meeting_id, team_id=actor.team_id)
-            return known or self._register(actor, url, meeting_id, channel_id)
+        """The meeting's active call, registered first if it has none. A link's two
+        `link_shared` (typed, then posted), or one paste seen by two instances, race here: the
+        database lets one registration in, and the others wait for its call to go live."""
+        settle_by = time.monotonic() + SETTLE_SECONDS
+        while True:
+            known = self._presence.meeting_call(meeting_id, team_id=actor.team_id)
+            if known is None:
+                try:
+                    return self._register(actor, url, meeting_id, channel_id)
+                except MeetingHasLiveCall:
+                    pass  # registered by another meanwhile: wait for it as for any
+            elif known.state == CallState.ACTIVE:
+                return known
+            if time.monotonic() >= settle_by:
+                log.info("a meeting link was not unfurled: its call did not settle in time")
+                return None
+            time.sleep(POLL_SECONDS)
 
     def _register(self, actor: Actor, url: str, meeting_id: str, channel_id: str) -> Call | None:
         started_at = self._clock()
@@ -107,6 +118,7 @@ class LinkUnfurls:
                 created_by=actor.user_id,
                 started_at=started_at,
                 meeting_id=meeting_id,
+                shown_by_unfurl=True,
             ),
             lease_until=lease,
             starter_in_call=False,

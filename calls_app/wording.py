@@ -32,6 +32,10 @@ PICKED_CHANNEL_TOO_BIG = (
     "That channel is too big for me to check that you're in it. "
     "Type /call start in the channel instead."
 )
+MEETING_ALREADY_LIVE = (
+    "That meeting is already a live call in Slack: paste its link to show it here, "
+    "or start a call without a link for a new meeting."
+)
 SLACK_TOO_SLOW_TO_REGISTER = (
     "Slack took too long to register the call, so it wasn't started. Try again."
 )

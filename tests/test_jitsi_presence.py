@@ -4,22 +4,18 @@ and the call in Slack shows who is really in the meeting and ends with it."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.engine import URL
 
-from calls_app.bolt_app import build_parts, build_reconciler
-from calls_app.config import load_settings
 from calls_app.models import CallState, EndReason
-from local_slack.app_requests import HttpResult, post
 from local_slack.web_api import FakeSlack
 from tests.support.app import FakeClock, RunningApp, app_env, serve_app
+from tests.support.jitsi import DOMAIN, TOKEN, deliver, join, leave, occupant_body
+from tests.support.presence import now, present, reconciler_pass, start_meeting
 from tests.support.workspace import ALICE, BOB
 
-TOKEN = "jitsi-webhook-token-0123456789"
-DOMAIN = "meet.example.org"
 BOB_EMAIL = "bob@example.org"
 
 
@@ -29,70 +25,6 @@ def jitsi_app(fake_slack: FakeSlack, database_url: URL, clock: FakeClock) -> Ite
     env = app_env(fake_slack, database_url, JITSI_WEBHOOK_TOKEN=TOKEN, CALLS_EMPTY_GRACE="5m")
     with serve_app(fake_slack, database_url, clock, env) as app:
         yield app
-
-
-def room_of(app: RunningApp, call) -> str:
-    assert call.meeting_id == "jitsi:" + call.join_url.rsplit("/", 1)[1]
-    return call.join_url.rsplit("/", 1)[1]
-
-
-def deliver(
-    app: RunningApp, event: str, body: dict | bytes, *, token: str | None = TOKEN
-) -> HttpResult:
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-    return post(
-        f"{app.base_url}/jitsi/events/{event}",
-        data,
-        content_type="application/json",
-        signed=False,
-        extra_headers=headers,
-    )
-
-
-def occupant_body(
-    room: str,
-    event: str,
-    *,
-    jid: str = "4f1c@meet.example.org/guest1",
-    name: str | None = "Dana Guest",
-    email: str | None = None,
-    joined_at: int,
-    left_at: int | None = None,
-    breakout: str | None = None,
-) -> dict:
-    """An event_sync occupant body, as mod_event_sync_component.lua builds it."""
-    occupant: dict = {"occupant_jid": jid, "joined_at": joined_at}
-    if name is not None:
-        occupant["name"] = name
-    if email is not None:
-        occupant["email"] = email
-    if left_at is not None:
-        occupant["left_at"] = left_at
-    body = {
-        "event_name": f"muc-occupant-{event}",
-        "room_name": room,
-        "room_jid": f"{room}@conference.{DOMAIN}",
-        "is_breakout": breakout is not None,
-        "active_occupants_count": 1,
-        "occupant": occupant,
-    }
-    if breakout is not None:
-        body["breakout_room_id"] = breakout
-    return body
-
-
-def join(app: RunningApp, room: str, at: int, **kwargs) -> HttpResult:
-    result = deliver(app, "occupant/joined", occupant_body(room, "joined", joined_at=at, **kwargs))
-    assert result.status == 200, result
-    return result
-
-
-def leave(app: RunningApp, room: str, joined: int, left: int, **kwargs) -> HttpResult:
-    body = occupant_body(room, "left", joined_at=joined, left_at=left, **kwargs)
-    result = deliver(app, "occupant/left", body)
-    assert result.status == 200, result
-    return result
 
 
 def destroyed_body(room: str, *, breakout: str | None = None) -> dict:
@@ -110,43 +42,14 @@ def destroyed_body(room: str, *, breakout: str | None = None) -> dict:
     return body
 
 
-def reconciler_pass(app: RunningApp, database_url: URL):
-    """One reconciler pass; waits its turn while another run on the same PostgreSQL server
-    (the pass lock is server-wide) holds the lock."""
-    settings = load_settings(app_env(app.fake, database_url, CALLS_EMPTY_GRACE="5m"))
-    reconciler = build_reconciler(build_parts(settings, app.db.engine, clock=app.clock))
-
-    def run() -> dict:
-        deadline = time.monotonic() + 10
-        while True:
-            done = reconciler.run_once()
-            if "skipped: another instance is reconciling" not in done:
-                return done
-            assert time.monotonic() < deadline, "the pass lock stayed taken"
-            time.sleep(0.05)
-
-    return run
-
-
-def now(app: RunningApp) -> int:
-    return int(app.clock().timestamp())
-
-
-def present(app: RunningApp, call_id: int) -> list[str | None]:
-    return [
-        p.slack_user_id or p.display_name for p in app.db.participants(call_id) if not p.left_at
-    ]
-
-
 def slack_users(app: RunningApp, call) -> list[dict]:
     return app.fake.calls[call.slack_call_id].users
 
 
 def test_a_guest_who_joins_and_leaves_shows_in_slacks_call_as_external(jitsi_app):
     app = jitsi_app
-    call = app.start_call("start Standup")
-    room = room_of(app, call)
-    t = now(app)
+    call, room, t = start_meeting(app)
+    assert call.join_url == f"https://{DOMAIN}/{room}"  # the room event_sync names
     join(app, room, t)
     app.settle()
     (guest,) = [p for p in app.db.participants(call.id) if p.external_id]
@@ -168,8 +71,8 @@ def test_a_guest_who_joins_and_leaves_shows_in_slacks_call_as_external(jitsi_app
 
 def test_a_slack_member_is_shown_as_themselves_by_their_email(jitsi_app):
     app = jitsi_app
-    call = app.start_call("start Standup")
-    join(app, room_of(app, call), now(app), name="Bob B", email=BOB_EMAIL.upper())
+    call, room, t = start_meeting(app)
+    join(app, room, t, name="Bob B", email=BOB_EMAIL.upper())
     app.settle()
     assert slack_users(app, call) == [{"slack_id": BOB}]
     assert present(app, call.id) == [BOB]
@@ -180,10 +83,9 @@ def test_a_slack_member_is_shown_as_themselves_by_their_email(jitsi_app):
 @pytest.mark.parametrize("token", [None, "wrong-token", "", TOKEN + "x"])
 def test_a_delivery_without_the_right_token_is_refused_and_changes_nothing(jitsi_app, token):
     app = jitsi_app
-    call = app.start_call("start Standup")
-    room = room_of(app, call)
+    call, room, t = start_meeting(app)
     result = deliver(
-        app, "occupant/joined", occupant_body(room, "joined", joined_at=now(app)), token=token
+        app, "occupant/joined", occupant_body(room, "joined", joined_at=t), token=token
     )
     assert result.status == 401
     result = deliver(app, "room/destroyed", destroyed_body(room), token=token)
@@ -223,9 +125,7 @@ def test_unknown_paths_and_methods(jitsi_app):
 
 def test_repeats_and_late_deliveries_change_nothing(jitsi_app):
     app = jitsi_app
-    call = app.start_call("start Standup")
-    room = room_of(app, call)
-    t = now(app)
+    call, room, t = start_meeting(app)
     join(app, room, t)
     join(app, room, t)  # the same delivery again
     leave(app, room, t, t + 60)
@@ -243,9 +143,7 @@ def test_repeats_and_late_deliveries_change_nothing(jitsi_app):
 
 def test_a_leave_older_than_the_last_join_is_ignored(jitsi_app):
     app = jitsi_app
-    call = app.start_call("start Standup")
-    room = room_of(app, call)
-    t = now(app)
+    call, room, t = start_meeting(app)
     join(app, room, t)
     leave(app, room, t, t + 10)
     join(app, room, t + 20)  # back again
@@ -257,9 +155,7 @@ def test_a_leave_older_than_the_last_join_is_ignored(jitsi_app):
 
 def test_a_leave_that_arrives_before_its_join_leaves_nobody_in_the_call(jitsi_app):
     app = jitsi_app
-    call = app.start_call("start Standup")
-    room = room_of(app, call)
-    t = now(app)
+    call, room, t = start_meeting(app)
     leave(app, room, t, t + 30)
     join(app, room, t)
     app.settle()
@@ -271,9 +167,7 @@ def test_a_leave_that_arrives_before_its_join_leaves_nobody_in_the_call(jitsi_ap
 @pytest.mark.parametrize("leave_first", [True, False])
 def test_moving_into_a_breakout_room_keeps_the_person_in_the_call(jitsi_app, leave_first):
     app = jitsi_app
-    call = app.start_call("start Standup")
-    room = room_of(app, call)
-    t = now(app)
+    call, room, t = start_meeting(app)
     join(app, room, t)
     steps = [
         lambda: leave(app, room, t, t + 60),
@@ -298,9 +192,7 @@ def test_moving_into_a_breakout_room_keeps_the_person_in_the_call(jitsi_app, lea
 
 def test_a_destroyed_room_ends_the_call_once(jitsi_app):
     app = jitsi_app
-    call = app.start_call("start Standup")
-    room = room_of(app, call)
-    t = now(app)
+    call, room, t = start_meeting(app)
     join(app, room, t)
     app.clock.advance(minutes=20)
     assert deliver(app, "room/destroyed", destroyed_body(room)).status == 200
@@ -343,16 +235,14 @@ def test_events_for_a_room_the_app_does_not_know_change_nothing(jitsi_app):
 def test_the_empty_call_rule_works_on_real_presence(jitsi_app, database_url):
     app = jitsi_app
     app.fake.add_user(ALICE, email="alice@example.org")
-    call = app.start_call("start Standup")
-    room = room_of(app, call)
-    t = now(app)
+    call, room, t = start_meeting(app)
     join(app, room, t, jid="a@meet.example.org/1", name="Alice", email="alice@example.org")
     join(app, room, t)
     leave(app, room, t, t + 60, jid="a@meet.example.org/1", name="Alice", email="alice@example.org")
     leave(app, room, t, t + 120)
     app.settle()
     assert present(app, call.id) == []
-    reconcile = reconciler_pass(app, database_url)
+    reconcile = reconciler_pass(app, database_url, JITSI_WEBHOOK_TOKEN=TOKEN)
     app.clock.advance(seconds=120 + 4 * 60)
     assert reconcile() == {}
     app.clock.advance(seconds=61)
@@ -366,7 +256,7 @@ def test_a_call_whose_meeting_nobody_joins_ends_when_empty(jitsi_app, database_u
     # The starter ran the command; the meeting says nobody is in it, so nobody is.
     assert present(app, call.id) == []
     assert app.sent("calls.add")[0]["users"] == []
-    reconcile = reconciler_pass(app, database_url)
+    reconcile = reconciler_pass(app, database_url, JITSI_WEBHOOK_TOKEN=TOKEN)
     app.clock.advance(minutes=4, seconds=59)
     assert reconcile() == {}
     app.clock.advance(seconds=2)

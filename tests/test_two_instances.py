@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -11,10 +12,12 @@ from calls_app.models import CallState
 from local_slack.app_requests import SlackDriver
 from tests.app_process import AppProcess, free_port
 from tests.support.app import Database, app_env, settle
+from tests.support.unfurls import posted
 from tests.support.workspace import ALICE, BOB
 
 pytestmark = pytest.mark.slow
 CLICKS = 8
+MEETINGS = 10  # pasted on both at once, one after another: each a chance for the race
 
 
 @pytest.fixture
@@ -87,3 +90,34 @@ def test_people_joining_through_either_instance_are_all_registered(fake_slack, t
     assert sorted(db.present(call.id)) == sorted([ALICE, *people])
     settle(fake_slack, db, timeout=10)
     assert len(fake_slack.calls[call.slack_call_id].users) == CLICKS + 1
+
+
+def paste_on_both(drivers, url: str, *, round_: int) -> None:
+    """The link in a message on each instance (Alice's, Bob's), delivered at the same moment."""
+    together = threading.Barrier(2)
+
+    def paste(i: int) -> int:
+        event = posted(url, user=(ALICE, BOB)[i], ts=f"1700000000.{round_:04d}{i:02d}")
+        together.wait(timeout=10)
+        return drivers[i].event(event).status
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        assert list(pool.map(paste, (0, 1))) == [200, 200]
+
+
+def test_a_meeting_pasted_on_both_instances_at_once_is_one_call(fake_slack, two_instances, db):
+    """One calls.add, one live call, and both links unfurl as it; several meetings, each a
+    race (without the database's index most rounds make two calls)."""
+    for round_ in range(1, MEETINGS + 1):
+        url = f"https://meet.example.org/race-{round_}"
+        paste_on_both(two_instances, url, round_=round_)
+        unfurls = 2 * round_
+        fake_slack.wait_for(lambda n=unfurls: len(fake_slack.unfurls) >= n, 15, message="unfurls")
+        of_meeting = [c for c in db.calls() if c.join_url == url]
+        assert len(of_meeting) == 1, f"meeting {round_}: {len(of_meeting)} calls"
+        (call,) = of_meeting
+        assert call.state == CallState.ACTIVE
+        assert len(fake_slack.calls_to("calls.add")) == round_
+        unfurled = [u["unfurls"][url]["blocks"] for u in fake_slack.unfurls[-2:]]
+        call_block = [{"type": "call", "call_id": call.slack_call_id}]
+        assert unfurled == [call_block, call_block]

@@ -18,6 +18,7 @@ from local_slack.app_requests import HttpResult, post
 from local_slack.web_api import FakeSlack
 from tests.fake_zoom import FakeZoom
 from tests.support.app import FakeClock, RunningApp, app_env, reply_text, serve_app
+from tests.support.presence import now, present, start_meeting
 from tests.support.workspace import ALICE, BOB
 
 SECRET = "zoom-secret-token-abc"
@@ -213,16 +214,6 @@ def ended_event(call) -> dict:
     }
 
 
-def now(app: RunningApp) -> int:
-    return int(app.clock().timestamp())
-
-
-def present(app: RunningApp, call_id: int) -> list[str | None]:
-    return [
-        p.slack_user_id or p.display_name for p in app.db.participants(call_id) if not p.left_at
-    ]
-
-
 def test_url_validation_is_answered_as_zoom_specifies(zoom_app):
     app = zoom_app
     result = post(
@@ -245,8 +236,7 @@ def test_url_validation_is_answered_as_zoom_specifies(zoom_app):
 
 def test_participants_join_and_leave_as_slack_users_and_guests(zoom_app):
     app = zoom_app
-    call = app.start_call("start Standup")
-    t = now(app)
+    call, _, t = start_meeting(app)
     ok = [
         deliver(app, participant_event(call, "joined", name="Bob", email=BOB_EMAIL, at=t)),
         deliver(app, participant_event(call, "joined", name="Erin Guest", at=t + 1)),
@@ -273,10 +263,10 @@ def test_participants_join_and_leave_as_slack_users_and_guests(zoom_app):
 )
 def test_a_delivery_not_signed_by_zoom_is_refused_and_changes_nothing(zoom_app, tamper):
     app = zoom_app
-    call = app.start_call("start Standup")
-    event = participant_event(call, "joined", name="Mallory", at=now(app))
+    call, _, t = start_meeting(app)
+    event = participant_event(call, "joined", name="Mallory", at=t)
     if tamper == "body":
-        forged = json.dumps(participant_event(call, "joined", name="Eve", at=now(app))).encode()
+        forged = json.dumps(participant_event(call, "joined", name="Eve", at=t)).encode()
         result = deliver(app, event, body=forged)
     elif tamper == "stale":
         result = deliver(app, event, timestamp=int(time.time()) - 301)
@@ -321,8 +311,8 @@ def test_a_body_that_is_not_json_is_refused(zoom_app):
 
 def test_meeting_ended_ends_the_call_with_its_duration(zoom_app):
     app = zoom_app
-    call = app.start_call("start Standup")
-    deliver(app, participant_event(call, "joined", name="Erin Guest", at=now(app)))
+    call, _, t = start_meeting(app)
+    deliver(app, participant_event(call, "joined", name="Erin Guest", at=t))
     app.clock.advance(minutes=45)
     assert deliver(app, ended_event(call)).status == 200
     assert deliver(app, ended_event(call)).status == 200  # Zoom's retry

@@ -21,17 +21,19 @@ from calls_app.models import Call, CallState
 from calls_app.records import NewCall
 from calls_app.store.dialect import dialect_of
 from calls_app.store.statements import (
-    INSERT_CALL,
     LIVE_STATES,
     call_from,
     call_of,
     calls,
     calls_of,
-    insert_invitations,
     moment,
     participants,
     state_is,
 )
+
+
+class MeetingHasLiveCall(Exception):
+    """The meeting already has a live call in the workspace: a second one was not written."""
 
 
 class CallStore:
@@ -109,7 +111,8 @@ class CallStore:
         invitees: Sequence[str] = (),
         starter_in_call: bool = True,
     ) -> Call:
-        """Write the call before Slack hears of it, so a crash leaves a trace, not a ghost."""
+        """Write the call before Slack hears of it, so a crash leaves a trace, not a ghost.
+        MeetingHasLiveCall, and nothing written, if its meeting has a live call already."""
         values = {
             "team_id": new.team_id,
             "enterprise_id": new.enterprise_id,
@@ -121,6 +124,7 @@ class CallStore:
             "state": CallState.STARTING,
             "started_at": new.started_at,
             "meeting_id": new.meeting_id,
+            "shown_by_unfurl": new.shown_by_unfurl,
             "lease_expires_at": lease_until,
             "message_outdated": False,
         }
@@ -129,9 +133,9 @@ class CallStore:
         if starter_in_call:
             call_id = self._dialect.start_call(values, invitees)
         else:
-            with self._writing() as db:
-                call_id = db.execute(INSERT_CALL, values).scalar_one()
-                insert_invitations(db, call_id, invitees)
+            call_id = self._dialect.register_call(values, invitees)
+        if call_id is None:
+            raise MeetingHasLiveCall(new.meeting_id)
         return call_from({"id": call_id, **values})
 
     _MARK_REGISTERED = (

@@ -17,10 +17,10 @@ from sqlalchemy import Engine, Insert, Row, bindparam, insert, select, true, upd
 from sqlalchemy.dialects import postgresql, sqlite
 
 from calls_app.db import writing
+from calls_app.models import LIVE_MEETING_CALL
 from calls_app.store.statements import (
     CLOSE_PARTICIPANTS,
     CLOSING,
-    INSERT_CALL,
     INSERT_PARTICIPANT,
     MARK_ENDED,
     calls,
@@ -39,6 +39,10 @@ def upsert_into(engine: Engine, table: Any) -> postgresql.Insert | sqlite.Insert
     raise RuntimeError(f"unsupported database {dialect}")
 
 
+# Where the database refuses a second live call of a meeting (calls_app/models.py).
+_MEETING_KEY = ["team_id", "meeting_id"]
+
+
 def dialect_of(engine: Engine) -> Dialect:
     return PostgreSQL(engine) if engine.dialect.name == "postgresql" else SQLite(engine)
 
@@ -50,10 +54,25 @@ class Dialect(ABC):
     def __init__(self, engine: Engine) -> None:
         self._writing = writing(engine)
         self._writing_one = writing(engine, one_statement=True)
+        # No id back, and nothing written, when the call's meeting has a live call already.
+        self._insert_call = (
+            upsert_into(engine, calls)
+            .on_conflict_do_nothing(index_elements=_MEETING_KEY, index_where=LIVE_MEETING_CALL)
+            .returning(calls.c.id)
+        )
 
     @abstractmethod
-    def start_call(self, values: Mapping[str, Any], invitees: Sequence[str]) -> int:
-        """Insert a call (`values`) with its starter in it, and its invitations; its id."""
+    def start_call(self, values: Mapping[str, Any], invitees: Sequence[str]) -> int | None:
+        """Insert a call (`values`) with its starter in it, and its invitations; its id, or
+        None (nothing written) if its meeting has a live call already."""
+
+    def register_call(self, values: Mapping[str, Any], invitees: Sequence[str]) -> int | None:
+        """start_call for a call nobody is in yet (its meeting will say who joins)."""
+        with self._writing() as db:
+            call_id: int | None = db.execute(self._insert_call, values).scalar()
+            if call_id is not None:
+                insert_invitations(db, call_id, invitees)
+        return call_id
 
     @abstractmethod
     def end_call(self, values: Mapping[str, Any]) -> Row[Any] | None:
@@ -61,12 +80,13 @@ class Dialect(ABC):
 
 
 class PostgreSQL(Dialect):
-    def start_call(self, values: Mapping[str, Any], invitees: Sequence[str]) -> int:
+    def start_call(self, values: Mapping[str, Any], invitees: Sequence[str]) -> int | None:
         with self._writing() if invitees else self._writing_one() as db:
-            call_id: int = db.execute(
+            call_id: int | None = db.execute(
                 _insert_call_and_starter(tuple(values)), _as_new(values)
-            ).scalar_one()
-            insert_invitations(db, call_id, invitees)
+            ).scalar()
+            if call_id is not None:
+                insert_invitations(db, call_id, invitees)
         return call_id
 
     def end_call(self, values: Mapping[str, Any]) -> Row[Any] | None:
@@ -75,9 +95,11 @@ class PostgreSQL(Dialect):
 
 
 class SQLite(Dialect):
-    def start_call(self, values: Mapping[str, Any], invitees: Sequence[str]) -> int:
+    def start_call(self, values: Mapping[str, Any], invitees: Sequence[str]) -> int | None:
         with self._writing() as db:
-            call_id: int = db.execute(INSERT_CALL, values).scalar_one()
+            call_id: int | None = db.execute(self._insert_call, values).scalar()
+            if call_id is None:
+                return None
             db.execute(
                 INSERT_PARTICIPANT,
                 {
@@ -101,10 +123,12 @@ class SQLite(Dialect):
 @cache  # one statement per set of columns, which create_starting always sets alike
 def _insert_call_and_starter(columns: tuple[str, ...]) -> Insert:
     """A new call (these columns) and its starter's participant row as one statement, a
-    data-modifying CTE; its parameters are the columns, prefixed `new_`."""
+    data-modifying CTE; its parameters are the columns, prefixed `new_`. Neither is written if
+    the call's meeting has a live call already."""
     new_call = (
-        insert(calls)
+        postgresql.insert(calls)
         .values({name: bindparam(f"new_{name}", type_=calls.c[name].type) for name in columns})
+        .on_conflict_do_nothing(index_elements=_MEETING_KEY, index_where=LIVE_MEETING_CALL)
         .returning(calls.c.id)
         .cte("new_call")
     )

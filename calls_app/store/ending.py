@@ -117,8 +117,12 @@ class EndingStore:
         .where(*HELD)
         .values(
             state=CallState.ACTIVE,
-            # A call whose message was never posted stays up for the reconciler to post.
-            lease_expires_at=case((calls.c.message_ts.is_(None), moment("now")), else_=None),
+            # A call whose message was never posted stays up for the reconciler to post; a
+            # pasted link's call has none to post.
+            lease_expires_at=case(
+                (and_(calls.c.message_ts.is_(None), ~calls.c.shown_by_unfurl), moment("now")),
+                else_=None,
+            ),
             ended_at=None,
             ended_by=None,
             end_reason=None,

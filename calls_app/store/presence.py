@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Engine, Select, Update, bindparam, insert, select, update
 
 from calls_app.db import autocommitting, writing
-from calls_app.models import Call, CallState
+from calls_app.models import MEETING_LIVE_STATES, Call, CallState
 from calls_app.records import Attendee
-from calls_app.store.statements import call_of, calls, participants
+from calls_app.store.statements import call_of, calls, participants, state_is
 
 
 class PresenceStore:
@@ -34,16 +34,23 @@ class PresenceStore:
         .limit(1)
     )
 
-    _LIVE_CALL_OF_TEAM = _LIVE_CALL.where(calls.c.team_id == bindparam("team"))
-
-    def live_call_for_meeting(self, meeting_id: str, *, team_id: str | None = None) -> Call | None:
-        """The active call of this meeting (the newest, if reused); with `team_id`, its team's."""
+    def live_call_for_meeting(self, meeting_id: str) -> Call | None:
+        """The active call of this meeting (the newest, if several workspaces use it)."""
         with self._reading() as db:
-            if team_id is None:
-                row = db.execute(self._LIVE_CALL, {"meeting": meeting_id}).first()
-            else:
-                query, values = self._LIVE_CALL_OF_TEAM, {"meeting": meeting_id, "team": team_id}
-                row = db.execute(query, values).first()
+            row = db.execute(self._LIVE_CALL, {"meeting": meeting_id}).first()
+        return None if row is None else call_of(row)
+
+    # At most one: the database refuses a second (calls_app/models.py).
+    _MEETING_CALL = select(calls).where(
+        calls.c.team_id == bindparam("team"),
+        calls.c.meeting_id == bindparam("meeting"),
+        state_is(*MEETING_LIVE_STATES),
+    )
+
+    def meeting_call(self, meeting_id: str, *, team_id: str) -> Call | None:
+        """The workspace's call of this meeting that is starting, active or being ended."""
+        with self._reading() as db:
+            row = db.execute(self._MEETING_CALL, {"meeting": meeting_id, "team": team_id}).first()
         return None if row is None else call_of(row)
 
     # Held until the change commits: an end can't begin in between, and two deliveries for

@@ -64,8 +64,11 @@ class ReconcileStore:
         empty_grace: timedelta,
         invite_grace: timedelta,
         limit: int,
+        presence: bool = False,
     ) -> ReconcileCandidates:
-        """Calls the app must act on by itself, each list LIMITed, those backed off left out."""
+        """Calls the app must act on by itself, each list LIMITed, those backed off left out.
+        Unfurled calls (no message of their own) are checked for drift, and end when empty
+        only where meetings report `presence`: nothing else can say anyone is in them."""
         lease_over = and_(calls.c.lease_expires_at.is_not(None), calls.c.lease_expires_at < now)
         # A call nobody was ever in (its meeting says who is) has been empty since it started.
         last_left = func.coalesce(
@@ -76,6 +79,8 @@ class ReconcileStore:
         )
         active = calls.c.state == CallState.ACTIVE
         shown = calls.c.message_ts.is_not(None)
+        unfurled = calls.c.shown_by_unfurl
+        shown_anyhow = or_(shown, unfurled)
         due = or_(calls.c.reconcile_after.is_(None), calls.c.reconcile_after <= now)
         with self._reading() as db:
             # In turns across workspaces (each one's oldest, then each one's second oldest...):
@@ -94,10 +99,16 @@ class ReconcileStore:
 
             return ReconcileCandidates(
                 stuck_starting=calls_where(calls.c.state == CallState.STARTING, lease_over),
-                unposted=calls_where(active, calls.c.message_ts.is_(None), lease_over),
+                # Its unfurls show a pasted link's call: it has no message to post.
+                unposted=calls_where(active, calls.c.message_ts.is_(None), ~unfurled, lease_over),
                 interrupted_ends=calls_where(calls.c.state == CallState.ENDING, lease_over),
                 overlong=calls_where(active, calls.c.started_at < now - max_age),
-                empty=calls_where(active, shown, ~someone_present(), last_left < now - empty_grace),
+                empty=calls_where(
+                    active,
+                    shown_anyhow if presence else shown,
+                    ~someone_present(),
+                    last_left < now - empty_grace,
+                ),
                 uninvited=calls_where(
                     active,
                     shown,
@@ -112,7 +123,7 @@ class ReconcileStore:
                     state_is(CallState.ACTIVE, CallState.ENDED),
                 ),
                 # A sample, not the oldest: every live call gets checked over a few passes.
-                live=calls_where(active, shown, sample=True),
+                live=calls_where(active, shown_anyhow, sample=True),
             )
 
     _BACK_OFF = (

@@ -87,7 +87,6 @@ def invitation_pending() -> ColumnElement[bool]:
 
 # -- starting and ending a call, which dialect.py runs as one statement on PostgreSQL ----------
 
-INSERT_CALL = insert(calls).returning(calls.c.id)
 INSERT_PARTICIPANT = insert(participants)
 INSERT_INVITATION = insert(invitations)
 
