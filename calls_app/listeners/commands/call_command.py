@@ -14,12 +14,14 @@ from calls_app.errors import Busy, UsageError
 from calls_app.listeners.replies import (
     actor_from,
     call_service,
+    call_starter,
     outcome_of,
     say_privately,
     work_queue,
 )
 from calls_app.listeners.verbs import RECORDED_BEFORE_ACK, act_on_call
-from calls_app.service import Actor, CallService, default_title
+from calls_app.records import Actor
+from calls_app.service.starting import default_title
 
 
 def handle_call_command(ack: Ack, command: dict, respond: Respond, context: BoltContext) -> None:
@@ -31,27 +33,27 @@ def handle_call_command(ack: Ack, command: dict, respond: Respond, context: Bolt
     if parsed.verb == Verb.HELP:
         ack(text=wording.usage(), response_type="ephemeral")
         return
-    calls, actor, queue = call_service(context), actor_from(context), work_queue(context)
+    actor, queue = actor_from(context), work_queue(context)
     if not queue.reserve():
         ack(text=Busy().user_message, response_type="ephemeral")
         return
     if parsed.verb in RECORDED_BEFORE_ACK:
-        reply = outcome_of(lambda: run(parsed, calls, actor, command))
+        reply = outcome_of(lambda: run(parsed, context, actor, command))
         ack()
         queue.run_reserved(lambda: say_privately(respond, reply))
         return
     ack()  # within Slack's 3 seconds, before any Web API call
     queue.run_reserved(
-        lambda: say_privately(respond, outcome_of(lambda: run(parsed, calls, actor, command)))
+        lambda: say_privately(respond, outcome_of(lambda: run(parsed, context, actor, command)))
     )
 
 
 def run(
-    parsed: command_text.CallCommand, calls: CallService, actor: Actor, command: dict
+    parsed: command_text.CallCommand, context: BoltContext, actor: Actor, command: dict
 ) -> blocks.Message | str:
     channel_id = command["channel_id"]
     if parsed.verb == Verb.START:
-        started = calls.start(
+        started = call_starter(context).start(
             actor,
             channel_id=channel_id,
             title=parsed.title or default_title(command.get("channel_name")),
@@ -59,6 +61,7 @@ def run(
             join_url=parsed.join_url,
         )
         return blocks.started_reply(started.call, started.invited, started.not_invited)
+    calls = call_service(context)
     if parsed.verb == Verb.STATUS:
         return blocks.status_message(calls.status(actor, channel_id=channel_id))
     return act_on_call(parsed.verb, calls, actor, channel_id=channel_id, title=parsed.title)
