@@ -30,7 +30,6 @@ from calls_app.models import Call, CallState, EndReason
 from calls_app.records import Actor, MessageRef
 from calls_app.service.starting import CallStarter
 from calls_app.service.verbs import CallService
-from calls_app.store.ending import EndingStore
 from local_slack.web_api import FakeSlack
 from tests.support.app import Database, FakeClock, app_env
 from tests.support.reconciler import LEASE, posted_then_died, registered_call
@@ -113,6 +112,14 @@ def gate(
     event = threading.Event()
     yield event
     event.set()
+
+
+def end_stalled(machine: Machine, background, gate: threading.Event, call: Call) -> Future[Call]:
+    """Alice ends the call on a thread of her own; Slack stalls on calls.end until `gate`."""
+    machine.fake.fail_next("calls.end", hang=gate)
+    ending = background(lambda: machine.calls().end(person(ALICE), call_id=call.id))
+    machine.wait_for_state(call.id, CallState.ENDING)
+    return ending
 
 
 # -- starting --------------------------------------------------------------------------------
@@ -250,9 +257,7 @@ def test_a_press_on_a_second_message_of_a_call_takes_its_buttons_away(machine):
 
 def test_two_enders_race_one_ends_the_other_is_told(machine, background, gate):
     call = machine.start()
-    machine.fake.fail_next("calls.end", hang=gate)
-    first = background(lambda: machine.calls().end(person(ALICE), call_id=call.id))
-    machine.wait_for_state(call.id, CallState.ENDING)
+    first = end_stalled(machine, background, gate, call)
 
     with pytest.raises(CallBeingEnded):
         machine.calls().end(person(ADMIN), call_id=call.id)
@@ -273,9 +278,7 @@ def test_two_enders_race_one_ends_the_other_is_told(machine, background, gate):
 
 def test_an_end_whose_ender_outlived_its_lease_is_taken_over(machine, background, gate):
     call = machine.start()
-    machine.fake.fail_next("calls.end", hang=gate)  # the first ender's Slack stalls
-    first = background(lambda: machine.calls().end(person(ALICE), call_id=call.id))
-    machine.wait_for_state(call.id, CallState.ENDING)
+    first = end_stalled(machine, background, gate, call)
     machine.clock.advance(seconds=PAST_THE_LEASE)
 
     ended = machine.calls().end(person(ADMIN), call_id=call.id)
@@ -305,23 +308,19 @@ def test_a_failed_calls_end_releases_the_call_live(machine):
     assert machine.db.call(call.id).state == CallState.ENDED
 
 
-def test_an_end_its_ender_left_is_finished_by_the_reconciler(machine):
+def test_an_end_slack_did_though_we_never_heard_is_finished_by_the_reconciler(machine):
     call = machine.start()
-    # An ender claimed the call and died before calls.end.
-    EndingStore(machine.db.engine).claim_ending(
-        call.id, by=ADMIN, reason=EndReason.PERSON, now=machine.clock(), lease=LEASE
-    )
-    assert machine.reconcile() == {}  # its lease still runs
-    machine.clock.advance(seconds=PAST_THE_LEASE)
-    assert machine.reconcile() == {"finished ends": 1}
-
-    stored = machine.db.call(call.id)
-    assert (stored.state, stored.ended_by, stored.end_reason) == (
-        CallState.ENDED,
-        ADMIN,
-        EndReason.PERSON,
-    )
+    # Slack ends the call, and every answer (the retries' too) is lost on the way back.
+    machine.fake.fail_next("calls.end", drop_connection=True, landed=True, times=5)
+    with pytest.raises(SlackFailure):
+        machine.calls().end(person(ALICE), call_id=call.id)
+    released = machine.db.call(call.id)
+    assert (released.state, released.ended_at) == (CallState.ACTIVE, None)  # live again
     assert machine.fake.calls[call.slack_call_id].ended
+
+    assert machine.reconcile() == {"repaired drift": 1}  # calls.info: Slack ended it
+    stored = machine.db.call(call.id)
+    assert (stored.state, stored.end_reason) == (CallState.ENDED, EndReason.SLACK)
     (update,) = machine.sent("chat.update")
     assert update["ts"] == call.message_ts
     assert not [b for b in update["blocks"] if b["type"] == "actions"]
@@ -346,9 +345,7 @@ def test_a_call_an_ending_rule_took_gets_no_later_rule_in_that_pass(machine):
 
 def test_rename_of_a_call_being_ended_is_refused_and_changes_nothing(machine, background, gate):
     call = machine.start()
-    machine.fake.fail_next("calls.end", hang=gate)
-    ending = background(lambda: machine.calls().end(person(ALICE), call_id=call.id))
-    machine.wait_for_state(call.id, CallState.ENDING)
+    ending = end_stalled(machine, background, gate, call)
 
     with pytest.raises(CallBeingEnded):
         machine.calls().rename(person(ALICE), "Retro", call_id=call.id)

@@ -88,9 +88,9 @@ class CallService:
         pressed_on: MessageRef | None = None,
     ) -> JoinedCall:
         """Record the person once, however often they press Join; the outbox tells Slack."""
-        call = self._resolve(actor, Verb.JOIN, channel_id=channel_id, call_id=call_id)
-        if pressed_on is not None:
-            call = self._message.adopt(call, pressed_on)
+        call = self._resolve_and_adopt(
+            actor, Verb.JOIN, channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
+        )
         self._ensure_live(call)
         joined = self._participants.add_participant(
             call.id, user_id=actor.user_id, at=self._clock()
@@ -112,9 +112,9 @@ class CallService:
         call_id: int | None = None,
         pressed_on: MessageRef | None = None,
     ) -> Call:
-        call = self._resolve(actor, Verb.LEAVE, channel_id=channel_id, call_id=call_id)
-        if pressed_on is not None:
-            call = self._message.adopt(call, pressed_on)
+        call = self._resolve_and_adopt(
+            actor, Verb.LEAVE, channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
+        )
         self._ensure_live(call)
         if not self._participants.mark_left(call.id, user_id=actor.user_id, at=self._clock()):
             raise NotInCall(call.title)
@@ -134,9 +134,7 @@ class CallService:
     ) -> Call:
         """The call, if this person may rename it now. Both callers race a clock (a modal's
         ack, a trigger_id's 3 seconds), so any admin lookup gets one short try."""
-        call = self._resolve(actor, Verb.RENAME, call_id=call_id)
-        if pressed_on is not None:
-            call = self._message.adopt(call, pressed_on)
+        call = self._resolve_and_adopt(actor, Verb.RENAME, call_id=call_id, pressed_on=pressed_on)
         self._ensure_live(call)
         self._require_host(actor, call, Verb.RENAME, slack=self._slack.for_checks_before_ack())
         return call
@@ -220,9 +218,9 @@ class CallService:
         pressed_on: MessageRef | None = None,
     ) -> Call:
         """End the call once, however many people press End at the same moment."""
-        call = self._resolve(actor, Verb.END, channel_id=channel_id, call_id=call_id)
-        if pressed_on is not None:
-            call = self._message.adopt(call, pressed_on)
+        call = self._resolve_and_adopt(
+            actor, Verb.END, channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
+        )
         self._ensure_live(call, allow_ending=True)
         self._require_host(actor, call, Verb.END)
         ended = self._ender.end_by(actor.user_id, call)
@@ -257,6 +255,20 @@ class CallService:
             raise ChooseCall(verb, calls, title)
         log_context.set_call(calls[0].id)
         return calls[0]
+
+    def _resolve_and_adopt(
+        self,
+        actor: Actor,
+        verb: Verb,
+        *,
+        channel_id: str | None = None,
+        call_id: int | None = None,
+        pressed_on: MessageRef | None,
+    ) -> Call:
+        """The call meant, after adopting the message pressed if it is one of the call's we
+        didn't know (CallMessage.adopt: this may update that message in Slack)."""
+        call = self._resolve(actor, verb, channel_id=channel_id, call_id=call_id)
+        return call if pressed_on is None else self._message.adopt(call, pressed_on)
 
     def calls_to_choose(self, actor: Actor, verb: Verb, *, channel_id: str) -> list[Call]:
         """The live calls of the channel a command may mean, oldest first: the picker's list."""
