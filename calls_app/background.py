@@ -153,8 +153,8 @@ class OutboxWork:
 
     def _end_call(self, client: WebClient, team_id: str, call_id: int) -> bool:
         """The provider said the meeting ended: end the call (once, however often it says so)."""
-        service = self._services.call_service(client, team_id=team_id, share=BACKGROUND_SHARE)
+        ender = self._services.ender(client, team_id=team_id, share=BACKGROUND_SHARE)
         call = self._services.store.get(team_id=team_id, call_id=call_id)
         if call is not None and call.state in (CallState.ACTIVE, CallState.ENDING):
-            service.end_automatically(call, EndReason.PROVIDER)
+            ender.end_automatically(call, EndReason.PROVIDER)
         return False

@@ -146,6 +146,7 @@ def build_bolt_app(parts: AppParts) -> App:
         context["workspace_id"] = workspace
         calls = services.call_service(context.client, team_id=workspace or "")
         context["calls"], context["home"], context["work"] = calls, calls.homes, parts.work
+        context["starter"] = services.call_starter(context.client, team_id=workspace or "")
         # Bolt runs the listener after this returns, on this thread (HTTP: within web.py's scope).
         log_context.begin(
             workspace=workspace,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,7 +23,8 @@ from calls_app.errors import CallsError, SlackFailure
 from calls_app.installations import purge_expired_oauth_states
 from calls_app.models import Call, EndReason
 from calls_app.rate_limits import BACKGROUND_SHARE, CHECKS_SHARE
-from calls_app.service import CallService
+from calls_app.records import ReconcileCandidates
+from calls_app.service.repairs import Repairs
 from calls_app.store.calls import CallStore
 from calls_app.store.ending import EndingStore
 from calls_app.store.reconciliation import ReconcileStore
@@ -78,9 +79,44 @@ class PassLock:
             self._local.release()
 
 
+@dataclass(frozen=True)
+class Rule:
+    """One step of a pass: which candidates it takes, what it does to each (True if it did
+    something), and the label it is counted under ("reconciler actions by rule")."""
+
+    name: str
+    candidates: Callable[[ReconcileCandidates], list[Call]]
+    act: Callable[[Repairs, Call], bool]
+    ends_calls: bool = False  # its candidates are done with: later rules leave them alone
+    share: float = BACKGROUND_SHARE  # of each Slack rate tier (rate_limits.py)
+
+
+# In order. Starts abandoned, OAuth states and old calls need no Slack: run_once does them.
+RULES = (
+    Rule("posted messages", lambda found: found.unposted, Repairs.post_pending_message),
+    Rule(
+        "finished ends",
+        lambda found: found.interrupted_ends,
+        Repairs.finish_end,
+        ends_calls=True,
+    ),
+    Rule(
+        "ended over the time limit",
+        lambda found: found.overlong,
+        Repairs.end_over_time_limit,
+        ends_calls=True,
+    ),
+    Rule("ended when empty", lambda found: found.empty, Repairs.end_when_empty, ends_calls=True),
+    Rule("sent invitations", lambda found: found.uninvited, Repairs.send_invitations),
+    Rule("refreshed messages", lambda found: found.outdated_messages, Repairs.refresh_message),
+    # Drift checks are the reconciler's bulk: they get the smallest share of a tier.
+    Rule("repaired drift", lambda found: found.live, Repairs.repair_drift, share=CHECKS_SHARE),
+)
+
+
 def backoff(failures: int) -> timedelta:
     """How long a call waits after the reconciler failed on it `failures` times in a row."""
-    return min(FIRST_BACKOFF * 2 ** min(failures - 1, 16), LONGEST_BACKOFF)
+    return min(FIRST_BACKOFF * (1 << min(failures - 1, 16)), LONGEST_BACKOFF)
 
 
 @dataclass
@@ -90,6 +126,7 @@ class _Pass:
     done: Counter[str] = field(default_factory=Counter)
     skipped_teams: set[str] = field(default_factory=set)  # closed, or token unreadable
     failed_calls: set[int] = field(default_factory=set)  # backed off: no other rule retries them
+    done_with: set[int] = field(default_factory=set)  # a rule that ends calls took them
 
 
 @dataclass
@@ -126,50 +163,8 @@ class Reconciler:
             for call in found.stuck_starting:
                 if self.calls.abandon_start(call.id, now=now):
                     done["abandoned starts"] += 1
-            self._each(
-                found.unposted, "posted messages", this_pass, CallService.post_pending_message
-            )
-            self._each(
-                found.interrupted_ends,
-                "finished ends",
-                this_pass,
-                lambda service, call: service.end_automatically(call, EndReason.PERSON),
-            )
-            self._each(
-                found.overlong,
-                "ended over the time limit",
-                this_pass,
-                lambda service, call: service.end_automatically(call, EndReason.MAX_DURATION),
-            )
-            overlong = {c.id for c in found.overlong}
-            empty = [c for c in found.empty if c.id not in overlong]
-            handled = overlong | {c.id for c in empty}
-            self._each(
-                empty,
-                "ended when empty",
-                this_pass,
-                lambda service, call: service.end_automatically(call, EndReason.EMPTY),
-            )
-            # Calls this pass ended already are done with: no invitations, no stale redraw.
-            handled |= {c.id for c in found.interrupted_ends}
-            self._each(
-                [c for c in found.uninvited if c.id not in handled],
-                "sent invitations",
-                this_pass,
-                CallService.send_invitations,
-            )
-            self._each(
-                [c for c in found.outdated_messages if c.id not in handled],
-                "refreshed messages",
-                this_pass,
-                CallService.refresh_message,
-            )
-            self._each(
-                [c for c in found.live if c.id not in handled],
-                "repaired drift",
-                this_pass,
-                _repair_drift,
-            )
+            for rule in RULES:
+                self._apply(rule, rule.candidates(found), this_pass)
             if purged := self.purge_expired_oauth_states():
                 done["purged expired OAuth states"] += purged
 
@@ -189,7 +184,11 @@ class Reconciler:
             return 0
         return purge_expired_oauth_states(self.oauth_states, now=self.clock())
 
-    def _each(self, calls: list[Call], what: str, this_pass: _Pass, act) -> None:
+    def _apply(self, rule: Rule, calls: list[Call], this_pass: _Pass) -> None:
+        """The rule on each of its candidates that no earlier step is done with or failed on."""
+        calls = [call for call in calls if call.id not in this_pass.done_with]
+        if rule.ends_calls:
+            this_pass.done_with.update(call.id for call in calls)
         for call in log_context.each_call(calls):
             if call.team_id in this_pass.skipped_teams or call.id in this_pass.failed_calls:
                 continue
@@ -206,15 +205,15 @@ class Reconciler:
                 this_pass.done["closed: workspace gone"] += self._close_team(call, this_pass)
                 continue
             try:
-                # Drift checks are the reconciler's bulk: they get the smallest share of a tier.
-                share = CHECKS_SHARE if act is _repair_drift else BACKGROUND_SHARE
-                service = self.services.call_service(client, team_id=call.team_id, share=share)
-                if act(service, call):
-                    this_pass.done[what] += 1
+                repairs = self.services.repairs(client, team_id=call.team_id, share=rule.share)
+                if rule.act(repairs, call):
+                    this_pass.done[rule.name] += 1
             except SlackFailure as failure:
                 if failure.retry_after is not None:
                     # Not the call's fault: people's actions come first; it waits its turn.
-                    log.info("reconciler: call %s (%s) waits for Slack's rate limit", call.id, what)
+                    log.info(
+                        "reconciler: call %s (%s) waits for Slack's rate limit", call.id, rule.name
+                    )
                 elif failure.error in TOKEN_REFUSED:
                     # Uninstalled in all but name: Slack can't be told, so close them here alone.
                     log.warning(
@@ -224,9 +223,9 @@ class Reconciler:
                     )
                     this_pass.done["closed: token refused"] += self._close_team(call, this_pass)
                 else:
-                    self._back_off(call, what, failure, this_pass)
+                    self._back_off(call, rule.name, failure, this_pass)
             except Exception as error:  # one call's fault, whatever it is, mustn't stop the rest
-                self._back_off(call, what, error, this_pass)
+                self._back_off(call, rule.name, error, this_pass)
             else:
                 if call.reconcile_failures:
                     self.store.clear_backoff(call.id)
@@ -256,18 +255,6 @@ class Reconciler:
             log.exception("reconciler: call %s (%s) failed; next try in %s", call.id, what, wait)
         this_pass.failed_calls.add(call.id)
         self.store.back_off(call.id, failures=failures, until=self.clock() + wait)
-
-
-def _repair_drift(service: CallService, call: Call) -> bool:
-    """Follow Slack where it ended the call; make Slack's participants and title match ours."""
-    info = service.slack_call_info(call)
-    if info is None or info.ended:
-        return service.record_ended_in_slack(call) is not None
-    out_of_step = service.sync_participants(
-        call, [person.slack_id for person in info.users if person.slack_id], info.external_ids
-    )
-    retitled = service.sync_title(call, info.title)
-    return out_of_step or retitled
 
 
 class ReconcilerThread(threading.Thread):

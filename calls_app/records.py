@@ -11,6 +11,36 @@ from calls_app.models import Call
 
 
 @dataclass(frozen=True)
+class Actor:
+    """Who acts, in which workspace (docs/glossary.md)."""
+
+    team_id: str
+    enterprise_id: str | None
+    user_id: str
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A message in a channel: the one whose button was pressed."""
+
+    channel_id: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class StartedCall:
+    call: Call
+    invited: list[str]
+    not_invited: list[str]
+
+
+@dataclass(frozen=True)
+class JoinedCall:
+    call: Call
+    already_in: bool
+
+
+@dataclass(frozen=True)
 class Person:
     """Someone in a call: a Slack user, or an external participant known only by name."""
 

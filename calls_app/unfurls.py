@@ -17,8 +17,7 @@ from calls_app.clock import Clock
 from calls_app.errors import SlackFailure
 from calls_app.models import Call, CallState
 from calls_app.providers import MeetingProvider
-from calls_app.records import NewCall
-from calls_app.service import Actor
+from calls_app.records import Actor, NewCall
 from calls_app.slack_gateway import SlackGateway
 from calls_app.store.calls import CallStore, MeetingHasLiveCall
 from calls_app.store.presence import PresenceStore

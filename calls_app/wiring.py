@@ -17,7 +17,12 @@ from calls_app.participant_sync import ParticipantSync
 from calls_app.permissions import AdminCache
 from calls_app.providers import MeetingProvider
 from calls_app.rate_limits import BACKGROUND_SHARE, RateLimits
-from calls_app.service import CallService
+from calls_app.service.call_message import CallMessage
+from calls_app.service.ending import Ender
+from calls_app.service.invitations import Invitations
+from calls_app.service.repairs import Repairs
+from calls_app.service.starting import CallStarter
+from calls_app.service.verbs import CallService
 from calls_app.slack_gateway import Pacing, SlackGateway, make_web_client
 from calls_app.store.calls import CallStore
 from calls_app.store.ending import EndingStore
@@ -55,24 +60,59 @@ class ServiceFactory:
             lease=self.lease,
         )
 
-    def call_service(
-        self, client: WebClient, *, team_id: str, share: float | None = None
-    ) -> CallService:
+    def call_service(self, client: WebClient, *, team_id: str) -> CallService:
         """For a person's action only a 429 already seen makes Slack requests wait; background
-        work passes the `share` of each rate tier it may use (see rate_limits.py)."""
-        slack = self._gateway(client, team_id, share=share)
+        work (ender, repairs) passes the `share` of each rate tier it may use (rate_limits.py)."""
+        slack = self._gateway(client, team_id, share=None)
+        homes = self._homes(slack)
+        message = self._message(slack)
         return CallService(
             store=self.store,
             participants=self.participants,
-            ending=self.ending,
+            slack=slack,
+            clock=self.clock,
+            admins=self.admins,
+            lease=self.lease,
+            homes=homes,
+            outbox=self.outbox,
+            limits=self.call_limits,
+            message=message,
+            ender=self._ender(slack, message, homes),
+        )
+
+    def call_starter(self, client: WebClient, *, team_id: str) -> CallStarter:
+        slack = self._gateway(client, team_id, share=None)
+        return CallStarter(
+            store=self.store,
             slack=slack,
             clock=self.clock,
             meetings=self.meetings,
-            admins=self.admins,
             lease=self.lease,
-            homes=self._homes(slack),
-            outbox=self.outbox,
             limits=self.call_limits,
+            homes=self._homes(slack),
+            message=self._message(slack),
+            invitations=self._invitations(slack),
+        )
+
+    def ender(self, client: WebClient, *, team_id: str, share: float) -> Ender:
+        slack = self._gateway(client, team_id, share=share)
+        return self._ender(slack, self._message(slack), self._homes(slack))
+
+    def repairs(self, client: WebClient, *, team_id: str, share: float) -> Repairs:
+        slack = self._gateway(client, team_id, share=share)
+        homes = self._homes(slack)
+        message = self._message(slack)
+        return Repairs(
+            store=self.store,
+            participants=self.participants,
+            outbox=self.outbox,
+            slack=slack,
+            clock=self.clock,
+            lease=self.lease,
+            homes=homes,
+            message=message,
+            ender=self._ender(slack, message, homes),
+            invitations=self._invitations(slack),
         )
 
     def checks(self, client: WebClient, *, team_id: str) -> SlackGateway:
@@ -91,6 +131,24 @@ class ServiceFactory:
 
     def _gateway(self, client: WebClient, team_id: str, *, share: float | None) -> SlackGateway:
         return SlackGateway(client, pacing=Pacing(self.rate_limits, team_id, share))
+
+    def _message(self, slack: SlackGateway) -> CallMessage:
+        return CallMessage(store=self.store, slack=slack, clock=self.clock, lease=self.lease)
+
+    def _ender(self, slack: SlackGateway, message: CallMessage, homes: HomeService) -> Ender:
+        return Ender(
+            ending=self.ending,
+            message=message,
+            slack=slack,
+            homes=homes,
+            clock=self.clock,
+            lease=self.lease,
+        )
+
+    def _invitations(self, slack: SlackGateway) -> Invitations:
+        return Invitations(
+            participants=self.participants, slack=slack, clock=self.clock, lease=self.lease
+        )
 
     def _homes(self, slack: SlackGateway) -> HomeService:
         return HomeService(

@@ -60,7 +60,7 @@ def test_each_line_is_json_and_says_which_call_it_concerns(running_app):
     assert started["call"] == call.id
     assert (started["workspace"], started["channel"]) == ("T0001", GENERAL)
     assert started["slack_request"].startswith("trigger-")  # the command's trigger_id
-    assert started["logger"] == "calls_app.service" and started["level"] == "INFO"
+    assert started["logger"] == "calls_app.service.starting" and started["level"] == "INFO"
     # From the outbox, on another thread, long after the request that caused it.
     (dropped,) = [e for e in entries if e["message"].startswith("outbox: participants")]
     assert (dropped["call"], dropped["workspace"], dropped["level"]) == (
@@ -97,7 +97,7 @@ def test_text_stays_the_default(running_app, fake_slack, database_url):
     with logs("INFO", "text", [fake_slack.bot_token]) as stream:
         call = running_app.start_call("start Standup")
     line = next(x for x in stream.getvalue().splitlines() if f"call {call.id} started" in x)
-    assert " INFO calls_app.service: call " in line
+    assert " INFO calls_app.service.starting: call " in line
     with pytest.raises(json.JSONDecodeError):
         json.loads(line)
 

@@ -13,7 +13,9 @@ from slack_bolt import BoltContext
 from calls_app import blocks, wording
 from calls_app.errors import Busy, CallsError, ChooseCall
 from calls_app.home import HomeService
-from calls_app.service import Actor, CallService
+from calls_app.records import Actor
+from calls_app.service.starting import CallStarter
+from calls_app.service.verbs import CallService
 from calls_app.work_queue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,10 @@ def actor_from(context: BoltContext) -> Actor:
 
 def call_service(context: BoltContext) -> CallService:
     return cast(CallService, context["calls"])  # BoltContext holds Any; attach_services sets it
+
+
+def call_starter(context: BoltContext) -> CallStarter:
+    return cast(CallStarter, context["starter"])  # set by attach_services
 
 
 def home_service(context: BoltContext) -> HomeService:

@@ -6,7 +6,8 @@ from typing import TypedDict
 
 from calls_app import blocks, wording
 from calls_app.command_text import Verb
-from calls_app.service import Actor, CallService, MessageRef
+from calls_app.records import Actor, MessageRef
+from calls_app.service.verbs import CallService
 
 # Verbs that only write to the database: done before the ack, so nothing acknowledged is lost.
 RECORDED_BEFORE_ACK = frozenset({Verb.JOIN, Verb.LEAVE})

@@ -24,7 +24,7 @@ from calls_app.listeners.replies import (
     work_queue,
 )
 from calls_app.listeners.verbs import RECORDED_BEFORE_ACK, act_on_call
-from calls_app.service import MessageRef
+from calls_app.records import MessageRef
 from calls_app.work_queue import WorkQueue
 
 

@@ -17,12 +17,14 @@ from calls_app.listeners.replies import (
     actor_from,
     as_message,
     call_service,
+    call_starter,
     outcome_of,
     say_privately,
     work_queue,
 )
 from calls_app.listeners.verbs import RECORDED_BEFORE_ACK, act_on_call
-from calls_app.service import Actor, CallService, default_title
+from calls_app.records import Actor
+from calls_app.service.starting import default_title
 
 
 def handle_call_command(
@@ -36,11 +38,11 @@ def handle_call_command(
     if parsed.verb == Verb.HELP:
         ack(text=wording.usage(), response_type="ephemeral")
         return
-    calls, actor, queue = call_service(context), actor_from(context), work_queue(context)
+    actor, queue = actor_from(context), work_queue(context)
     if parsed.verb in RECORDED_BEFORE_ACK:
         # Recorded, then answered in the ack itself: no queue and no Slack request, whatever
         # a crowd is doing.
-        reply = as_message(outcome_of(lambda: run(parsed, calls, actor, command)))
+        reply = as_message(outcome_of(lambda: run(parsed, context, actor, command)))
         ack(text=reply.text, blocks=reply.blocks, response_type="ephemeral")
         return
     if not queue.reserve():
@@ -48,16 +50,16 @@ def handle_call_command(
         return
     ack()  # within Slack's 3 seconds, before any Web API call
     queue.run_reserved(
-        lambda: say_privately(respond, outcome_of(lambda: run(parsed, calls, actor, command)))
+        lambda: say_privately(respond, outcome_of(lambda: run(parsed, context, actor, command)))
     )
 
 
 def run(
-    parsed: command_text.CallCommand, calls: CallService, actor: Actor, command: dict[str, Any]
+    parsed: command_text.CallCommand, context: BoltContext, actor: Actor, command: dict[str, Any]
 ) -> blocks.Message | str:
     channel_id = command["channel_id"]
     if parsed.verb == Verb.START:
-        started = calls.start(
+        started = call_starter(context).start(
             actor,
             channel_id=channel_id,
             title=parsed.title or default_title(command.get("channel_name")),
@@ -65,6 +67,7 @@ def run(
             join_url=parsed.join_url,
         )
         return blocks.started_reply(started.call, started.invited, started.not_invited)
+    calls = call_service(context)
     if parsed.verb == Verb.STATUS:
         return blocks.status_message(calls.status(actor, channel_id=channel_id))
     return act_on_call(parsed.verb, calls, actor, channel_id=channel_id, title=parsed.title)

@@ -12,24 +12,24 @@ from calls_app.block_ids import CHANNEL_INPUT, PEOPLE_INPUT, TITLE_INPUT, BlockI
 from calls_app.errors import Busy, CallsError, NoChannel
 from calls_app.listeners.replies import (
     actor_from,
-    call_service,
+    call_starter,
     errors_told_to,
     home_service,
     work_queue,
 )
 from calls_app.listeners.views.form import refuse, submitted, text_in
-from calls_app.service import default_title
+from calls_app.service.starting import default_title
 
 
 def handle_start_submission(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
     channel_id = submitted(view, BlockId.CHANNEL, CHANNEL_INPUT).get("selected_conversation")
     title = text_in(view, BlockId.TITLE, TITLE_INPUT)
     invitees = submitted(view, BlockId.PEOPLE, PEOPLE_INPUT).get("selected_users") or []
-    calls, actor, queue = call_service(context), actor_from(context), work_queue(context)
+    starter, actor, queue = call_starter(context), actor_from(context), work_queue(context)
     try:
         if not channel_id:
             raise NoChannel()
-        channel_name = calls.check_can_start(actor, channel_id=channel_id, invitees=invitees)
+        channel_name = starter.check_can_start(actor, channel_id=channel_id, invitees=invitees)
         if not queue.reserve():
             raise Busy()
     except CallsError as error:
@@ -42,7 +42,7 @@ def handle_start_submission(ack: Ack, view: dict[str, Any], context: BoltContext
 
     def start() -> None:
         with errors_told_to(show_problem):
-            started = calls.start(
+            started = starter.start(
                 actor,
                 channel_id=channel_id,
                 title=title or default_title(channel_name),
