@@ -41,13 +41,14 @@ from benchmarks.harness import (  # noqa: E402
     BenchError,
     Databases,
     ServerProcess,
+    app_settings,
     command_body,
     home_opened_body,
     percentile,
     post_signed,
     start_fake,
 )
-from local_slack.app_requests import SIGNING_SECRET, button_click_payload  # noqa: E402
+from local_slack.app_requests import button_click_payload  # noqa: E402
 from tests.app_process import free_port  # noqa: E402
 
 FORM = "application/x-www-form-urlencoded"
@@ -126,14 +127,9 @@ def run(people: int, args: argparse.Namespace, databases: Databases, workdir: Pa
     )
     fake.set_rate_limits(True)
     database_url = databases.new(f"allhands-{people}")
-    env = {
-        "SLACK_BOT_TOKEN": fake.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": fake.base_url,
-        "DATABASE_URL": database_url,
-        "LOG_LEVEL": "WARNING",
-        "CALLS_JITSI_BASE_URL": "https://meet.example.org/",
-    }
+    env = app_settings(
+        fake, DATABASE_URL=database_url, CALLS_JITSI_BASE_URL="https://meet.example.org/"
+    )
     app = App(env, workdir)
     try:
         return drive(app, fake, traffic, crowd, database_url, args)

@@ -220,6 +220,17 @@ def home_opened_body(user: str) -> bytes:
 # --------------------------------------------------------------------------- server processes
 
 
+def app_settings(fake: FakeSlack, **settings: str) -> dict[str, str]:
+    """The app's settings against this fake Slack, quiet logs, plus `settings`."""
+    return {
+        "SLACK_BOT_TOKEN": fake.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.base_url,
+        "LOG_LEVEL": "WARNING",
+        **settings,
+    }
+
+
 def clean_env(settings: dict[str, str]) -> dict[str, str]:
     """As the tests start the app (no stray app setting from this environment), and no
     benchmark setting left over from another run either."""

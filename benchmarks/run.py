@@ -44,6 +44,7 @@ from benchmarks.harness import (  # noqa: E402
     ServerProcess,
     Traffic,
     analyze,
+    app_settings,
     command_body,
     gunicorn_options_of_app,
     home_opened_body,
@@ -293,13 +294,7 @@ def run_lives(
     server: ServerProcess | None = None
     database_url = None
     try:
-        env = {
-            "SLACK_BOT_TOKEN": fake.bot_token,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.base_url,
-            "LOG_LEVEL": "WARNING",
-            **server_sizing(args),
-        }
+        env = app_settings(fake, **server_sizing(args))
         if target == "app":
             database_url = databases.new(f"lives-{round_no}")
             env["DATABASE_URL"] = database_url

@@ -42,11 +42,12 @@ from benchmarks.harness import (  # noqa: E402
     BenchError,
     Databases,
     ServerProcess,
+    app_settings,
     command_body,
     post_signed,
     start_fake,
 )
-from local_slack.app_requests import SIGNING_SECRET, button_click_payload  # noqa: E402
+from local_slack.app_requests import button_click_payload  # noqa: E402
 from tests.app_process import free_port  # noqa: E402
 
 FORM = "application/x-www-form-urlencoded"
@@ -135,14 +136,7 @@ def one_run(
     database_url = databases.new(f"throughput-{workers}-{round_no}")
     server = None
     try:
-        env = {
-            "SLACK_BOT_TOKEN": fake.bot_token,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.base_url,
-            "DATABASE_URL": database_url,
-            "LOG_LEVEL": "WARNING",
-            "WEB_CONCURRENCY": str(workers),
-        }
+        env = app_settings(fake, DATABASE_URL=database_url, WEB_CONCURRENCY=str(workers))
         port = free_port()
         server = ServerProcess(
             f"throughput-{workers}w-{round_no}", APP_SCRIPT, env, port=port, workdir=workdir
