@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TypedDict
 
 from calls_app.models import Call
 
@@ -25,6 +26,15 @@ class MessageRef:
 
     channel_id: str
     ts: str
+
+
+class CallNamed(TypedDict, total=False):
+    """The call a verb acts on: `call_id` (a button, a modal), else the channel's one live call
+    (a command); `pressed_on` is the channel message whose button asked."""
+
+    channel_id: str | None
+    call_id: int | None
+    pressed_on: MessageRef | None
 
 
 @dataclass(frozen=True)

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 from calls_app import blocks, wording
 from calls_app.command_text import Verb
-from calls_app.records import Actor, MessageRef
+from calls_app.records import Actor, CallNamed, MessageRef
 from calls_app.service.verbs import CallService
 
 # Verbs that only write to the database: done before the ack, so nothing acknowledged is lost.
 RECORDED_BEFORE_ACK = frozenset({Verb.JOIN, Verb.LEAVE})
-
-
-class _Where(TypedDict):
-    """Which call: by id, else the channel's one live call."""
-
-    channel_id: str | None
-    call_id: int | None
 
 
 def act_on_call(
@@ -32,18 +23,18 @@ def act_on_call(
 ) -> blocks.Message | str:
     """Run one verb on the call named by id, or on the channel's one live call; `pressed_on`
     is the channel message whose button asked for it."""
-    where: _Where = {"channel_id": channel_id, "call_id": call_id}
+    named: CallNamed = {"channel_id": channel_id, "call_id": call_id, "pressed_on": pressed_on}
     match verb:
         case Verb.END:
-            ended = calls.end(actor, **where, pressed_on=pressed_on)
+            ended = calls.end(actor, **named)
             return wording.you_ended(ended.title, blocks.ended_summary(ended))
         case Verb.JOIN:
-            joined = calls.join(actor, **where, pressed_on=pressed_on)
+            joined = calls.join(actor, **named)
             return blocks.joined_reply(joined.call, already_in=joined.already_in)
         case Verb.LEAVE:
-            left = calls.leave(actor, **where, pressed_on=pressed_on)
+            left = calls.leave(actor, **named)
             return wording.left(left.title)
         case Verb.RENAME if title is not None:
-            renamed = calls.rename(actor, title, **where)
+            renamed = calls.rename(actor, title, channel_id=channel_id, call_id=call_id)
             return wording.renamed(renamed.title)
     raise ValueError(f"not a verb on a call: {verb}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 from datetime import timedelta
+from typing import Unpack
 
 from calls_app import blocks, log_context
 from calls_app.clock import Clock, whole_seconds
@@ -27,7 +28,7 @@ from calls_app.limits import CallLimits
 from calls_app.models import Call, CallState
 from calls_app.outbox import Outbox
 from calls_app.permissions import AdminCache, may_host
-from calls_app.records import Actor, Joined, JoinedCall, MessageRef
+from calls_app.records import Actor, CallNamed, Joined, JoinedCall, MessageRef
 from calls_app.service.call_message import CallMessage
 from calls_app.service.ending import Ender
 from calls_app.slack_gateway import SlackGateway
@@ -79,18 +80,9 @@ class CallService:
 
     # -- participants --------------------------------------------------------------------------
 
-    def join(
-        self,
-        actor: Actor,
-        *,
-        channel_id: str | None = None,
-        call_id: int | None = None,
-        pressed_on: MessageRef | None = None,
-    ) -> JoinedCall:
+    def join(self, actor: Actor, **named: Unpack[CallNamed]) -> JoinedCall:
         """Record the person once, however often they press Join; the outbox tells Slack."""
-        call = self._resolve_and_adopt(
-            actor, Verb.JOIN, channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
-        )
+        call = self._resolve_and_adopt(actor, Verb.JOIN, named)
         self._ensure_live(call)
         joined = self._participants.add_participant(
             call.id, user_id=actor.user_id, at=self._clock()
@@ -104,17 +96,8 @@ class CallService:
         self._participants_changed(call)
         return JoinedCall(call=call, already_in=False)
 
-    def leave(
-        self,
-        actor: Actor,
-        *,
-        channel_id: str | None = None,
-        call_id: int | None = None,
-        pressed_on: MessageRef | None = None,
-    ) -> Call:
-        call = self._resolve_and_adopt(
-            actor, Verb.LEAVE, channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
-        )
+    def leave(self, actor: Actor, **named: Unpack[CallNamed]) -> Call:
+        call = self._resolve_and_adopt(actor, Verb.LEAVE, named)
         self._ensure_live(call)
         if not self._participants.mark_left(call.id, user_id=actor.user_id, at=self._clock()):
             raise NotInCall(call.title)
@@ -134,7 +117,9 @@ class CallService:
     ) -> Call:
         """The call, if this person may rename it now. Both callers race a clock (a modal's
         ack, a trigger_id's 3 seconds), so any admin lookup gets one short try."""
-        call = self._resolve_and_adopt(actor, Verb.RENAME, call_id=call_id, pressed_on=pressed_on)
+        call = self._resolve_and_adopt(
+            actor, Verb.RENAME, {"call_id": call_id, "pressed_on": pressed_on}
+        )
         self._ensure_live(call)
         self._require_host(actor, call, Verb.RENAME, slack=self._slack.for_checks_before_ack())
         return call
@@ -209,18 +194,9 @@ class CallService:
             )
         return statuses
 
-    def end(
-        self,
-        actor: Actor,
-        *,
-        channel_id: str | None = None,
-        call_id: int | None = None,
-        pressed_on: MessageRef | None = None,
-    ) -> Call:
+    def end(self, actor: Actor, **named: Unpack[CallNamed]) -> Call:
         """End the call once, however many people press End at the same moment."""
-        call = self._resolve_and_adopt(
-            actor, Verb.END, channel_id=channel_id, call_id=call_id, pressed_on=pressed_on
-        )
+        call = self._resolve_and_adopt(actor, Verb.END, named)
         self._ensure_live(call, allow_ending=True)
         self._require_host(actor, call, Verb.END)
         ended = self._ender.end_by(actor.user_id, call)
@@ -256,18 +232,13 @@ class CallService:
         log_context.set_call(calls[0].id)
         return calls[0]
 
-    def _resolve_and_adopt(
-        self,
-        actor: Actor,
-        verb: Verb,
-        *,
-        channel_id: str | None = None,
-        call_id: int | None = None,
-        pressed_on: MessageRef | None,
-    ) -> Call:
+    def _resolve_and_adopt(self, actor: Actor, verb: Verb, named: CallNamed) -> Call:
         """The call meant, after adopting the message pressed if it is one of the call's we
         didn't know (CallMessage.adopt: this may update that message in Slack)."""
-        call = self._resolve(actor, verb, channel_id=channel_id, call_id=call_id)
+        call = self._resolve(
+            actor, verb, channel_id=named.get("channel_id"), call_id=named.get("call_id")
+        )
+        pressed_on = named.get("pressed_on")
         return call if pressed_on is None else self._message.adopt(call, pressed_on)
 
     def calls_to_choose(self, actor: Actor, verb: Verb, *, channel_id: str) -> list[Call]:
