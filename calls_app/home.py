@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from calls_app import blocks
+from calls_app.blocks.elements import BlockKit
+from calls_app.blocks.home import home_view
+from calls_app.blocks.modals import start_call_modal
 from calls_app.clock import Clock
 from calls_app.errors import SlackFailure
 from calls_app.models import Call
@@ -52,7 +54,7 @@ class HomeService:
             for call in calls.active
             if may_host(self._admins, self._slack, team_id=team_id, user_id=user_id, call=call)
         }
-        view = blocks.home_view(calls, may_end=may_end, now=self._clock(), notice=notice)
+        view = home_view(calls, may_end=may_end, now=self._clock(), notice=notice)
         self._slack.publish_home(user_id=user_id, view=view)
 
     def refresh(self, call: Call) -> None:
@@ -73,9 +75,9 @@ class HomeService:
 
     def open_start_modal(self, *, team_id: str, user_id: str, trigger_id: str) -> None:
         channel = self._store.last_channel(team_id=team_id, user_id=user_id)
-        self._slack.open_view(trigger_id=trigger_id, view=blocks.start_call_modal(channel))
+        self._slack.open_view(trigger_id=trigger_id, view=start_call_modal(channel))
 
-    def show_modal(self, *, view_id: str, view: blocks.BlockKit) -> None:
+    def show_modal(self, *, view_id: str, view: BlockKit) -> None:
         """Replace an open modal's content; a modal closed meanwhile needs nothing."""
         try:
             self._slack.update_view(view_id=view_id, view=view)

@@ -33,7 +33,7 @@ from calls_app.installations import unreadable_stored_tokens
 from calls_app.logging_setup import configure_logging
 from calls_app.outbox import Outbox
 from calls_app.reconciler import ReconcilerThread
-from calls_app.slack_gateway import make_web_client
+from calls_app.slack_client import make_web_client
 from calls_app.store.reconciliation import ReconcileStore
 from calls_app.web import SlackWsgiApp
 

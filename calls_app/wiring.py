@@ -23,7 +23,8 @@ from calls_app.service.invitations import Invitations
 from calls_app.service.repairs import Repairs
 from calls_app.service.starting import CallStarter
 from calls_app.service.verbs import CallService
-from calls_app.slack_gateway import Pacing, SlackGateway, make_web_client
+from calls_app.slack_client import Pacing, make_web_client
+from calls_app.slack_gateway import SlackGateway
 from calls_app.store.calls import CallStore
 from calls_app.store.ending import EndingStore
 from calls_app.store.home import HomeStore

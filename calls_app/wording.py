@@ -1,6 +1,6 @@
 """Every sentence calls-app tells a person, in one place: errors, replies, messages, help, Home.
 
-Block Kit's structure (and short labels such as a button's) stays in blocks.py. Sentences
+Block Kit's structure (and short labels such as a button's) stays in blocks/. Sentences
 that carry user text take it raw and escape it for mrkdwn here; modal field errors are plain
 text. Terms are defined in docs/glossary.md.
 """

@@ -9,14 +9,22 @@ from typing import Any
 
 import pytest
 
-from calls_app import blocks, wording
+from calls_app import wording
 from calls_app.block_ids import TITLE_INPUT, ActionId, BlockId, CallbackId
-from calls_app.blocks import (
-    CallStatus,
-    Message,
-    PickerPage,
-    RenameModalMetadata,
+from calls_app.blocks.call_message import (
+    copy_of_call_message,
+    ended_call_message,
+    ended_summary,
+    invitation_message,
+    joined_reply,
+    live_call_message,
+    started_reply,
+    unstarted_call_message,
 )
+from calls_app.blocks.elements import Message, context_block
+from calls_app.blocks.home import home_view
+from calls_app.blocks.modals import RenameModalMetadata, rename_modal, started_modal
+from calls_app.blocks.picker import CallStatus, PickerPage, call_picker, status_message
 from calls_app.models import Call, CallState
 from calls_app.records import HomeCalls, Person
 from calls_app.text import escape_mrkdwn, format_duration, truncate
@@ -167,12 +175,12 @@ def test_format_duration(seconds: int, expected: str) -> None:
 
 
 def test_live_call_message_shows_slacks_call_card() -> None:
-    message = blocks.live_call_message(make_call())
+    message = live_call_message(make_call())
     assert message.blocks[0] == {"type": "call", "call_id": "R0CALL0001"}
 
 
 def test_live_call_message_has_four_buttons() -> None:
-    message = blocks.live_call_message(make_call())
+    message = live_call_message(make_call())
     [actions] = action_blocks(message)
     assert actions["block_id"] == BlockId.CALL_ACTIONS == "call_actions"
     buttons = actions["elements"]
@@ -192,12 +200,12 @@ def test_live_call_message_has_four_buttons() -> None:
 
 
 def test_live_call_message_text_names_the_starter_and_title() -> None:
-    message = blocks.live_call_message(make_call(title="Q&A"))
+    message = live_call_message(make_call(title="Q&A"))
     assert message.text == f"<@{ALICE}> started a call: Q&amp;A"
 
 
 def test_action_ids_serialise_as_plain_strings() -> None:
-    sent = json.loads(json.dumps(blocks.live_call_message(make_call()).blocks))
+    sent = json.loads(json.dumps(live_call_message(make_call()).blocks))
     assert sent[1]["elements"][0]["action_id"] == "call_join"
     assert sent[1]["block_id"] == "call_actions"
 
@@ -207,16 +215,14 @@ def test_action_ids_serialise_as_plain_strings() -> None:
 
 def test_ended_call_message_has_no_buttons() -> None:
     call = make_call(ended_by=BOB, duration_seconds=750, state=CallState.ENDED)
-    message = blocks.ended_call_message(call)
+    message = ended_call_message(call)
     assert action_blocks(message) == []
     assert not [n for n in nodes(message.blocks) if n.get("type") == "button"]
     assert message.blocks[0] == {"type": "call", "call_id": "R0CALL0001"}
 
 
 def test_unstarted_call_message_has_no_call_card_and_no_buttons() -> None:
-    message = blocks.unstarted_call_message(
-        make_call(title="*Bold* <!channel>", state=CallState.FAILED)
-    )
+    message = unstarted_call_message(make_call(title="*Bold* <!channel>", state=CallState.FAILED))
     assert [b["type"] for b in message.blocks] == ["section"]
     assert not [n for n in nodes(message.blocks) if n.get("type") == "button"]
     assert escape_mrkdwn("*Bold* <!channel>") in message.text
@@ -224,14 +230,14 @@ def test_unstarted_call_message_has_no_call_card_and_no_buttons() -> None:
 
 
 def test_a_copy_of_a_call_message_has_no_call_card_and_no_buttons() -> None:
-    message = blocks.copy_of_call_message(make_call(title="<!here> sync"))
+    message = copy_of_call_message(make_call(title="<!here> sync"))
     assert [b["type"] for b in message.blocks] == ["section"]
     assert "<!here>" not in message.text and escape_mrkdwn("<!here> sync") in message.text
 
 
 def test_ended_call_message_says_who_ended_it_and_how_long_it_lasted() -> None:
     call = make_call(ended_by=BOB, duration_seconds=3900, state=CallState.ENDED)
-    message = blocks.ended_call_message(call)
+    message = ended_call_message(call)
     [context] = [b for b in message.blocks if b["type"] == "context"]
     summary = context["elements"][0]["text"]
     assert f"<@{BOB}>" in summary
@@ -241,8 +247,8 @@ def test_ended_call_message_says_who_ended_it_and_how_long_it_lasted() -> None:
 
 
 def test_ended_call_message_without_ender_or_duration() -> None:
-    message = blocks.ended_call_message(make_call(state=CallState.ENDED))
-    assert blocks.ended_summary(make_call()) == "Ended by calls-app. It lasted 0 sec."
+    message = ended_call_message(make_call(state=CallState.ENDED))
+    assert ended_summary(make_call()) == "Ended by calls-app. It lasted 0 sec."
     assert "Ended by calls-app" in message.text
 
 
@@ -256,15 +262,15 @@ def every_message(call: Call) -> list[Message]:
         CallStatus(call.title, call.created_by, 750, [Person(ALICE), Person(None, call.title)])
     ]
     return [
-        blocks.live_call_message(call),
-        blocks.ended_call_message(call),
-        blocks.invitation_message(call),
-        blocks.started_reply(call, [BOB], ["U0CAROL001"]),
-        blocks.joined_reply(call, already_in=False),
-        blocks.joined_reply(call, already_in=True),
-        blocks.status_message(statuses),
-        blocks.call_picker(question="Which one?", verb="join", calls=[call], title=None),
-        blocks.call_picker(question="Which one?", verb="rename", calls=[call], title=new_title),
+        live_call_message(call),
+        ended_call_message(call),
+        invitation_message(call),
+        started_reply(call, [BOB], ["U0CAROL001"]),
+        joined_reply(call, already_in=False),
+        joined_reply(call, already_in=True),
+        status_message(statuses),
+        call_picker(question="Which one?", verb="join", calls=[call], title=None),
+        call_picker(question="Which one?", verb="rename", calls=[call], title=new_title),
     ]
 
 
@@ -297,20 +303,20 @@ def test_huge_inputs_stay_within_limits() -> None:
     for message in every_message(call):
         assert_within_limits(message)
     many = [Person(f"U{i:09d}") for i in range(2000)] + [Person(None, "<!channel>" * 50)] * 20
-    status = blocks.status_message(
+    status = status_message(
         [CallStatus("<!here>" * 2000, "U0ALICE001", 10**8, many) for _ in range(80)]
     )
     assert_within_limits(status)
     assert_escaped(status)
-    started = blocks.started_reply(call, [f"U{i:09d}" for i in range(200)], [BOB] * 200)
+    started = started_reply(call, [f"U{i:09d}" for i in range(200)], [BOB] * 200)
     assert_within_limits(started)
 
 
 def test_user_text_is_escaped_not_dropped() -> None:
     call = make_call(title="<!channel> & co")
-    assert "&lt;!channel&gt; &amp; co" in blocks.live_call_message(call).text
-    assert "*&lt;!channel&gt; &amp; co*" in blocks.started_reply(call, [], []).text
-    [section] = blocks.status_message(
+    assert "&lt;!channel&gt; &amp; co" in live_call_message(call).text
+    assert "*&lt;!channel&gt; &amp; co*" in started_reply(call, [], []).text
+    [section] = status_message(
         [CallStatus(call.title, None, None, [Person(None, "<b> & Co.")])]
     ).blocks
     assert "*&lt;!channel&gt; &amp; co*" in section["text"]["text"]
@@ -318,7 +324,7 @@ def test_user_text_is_escaped_not_dropped() -> None:
 
 
 def test_invitation_message() -> None:
-    message = blocks.invitation_message(make_call())
+    message = invitation_message(make_call())
     assert f"<@{ALICE}>" in message.text
     section_text = message.blocks[0]["text"]["text"]
     assert "<#C0GENERAL>" in section_text and "*Standup*" in section_text
@@ -328,17 +334,17 @@ def test_invitation_message() -> None:
 
 
 def test_started_reply_lists_who_was_and_was_not_invited() -> None:
-    message = blocks.started_reply(make_call(), [BOB, "U0CAROL001"], ["U0DAVE0001"])
+    message = started_reply(make_call(), [BOB, "U0CAROL001"], ["U0DAVE0001"])
     assert message.text == (
         f"Started *Standup*. Invited <@{BOB}>, <@U0CAROL001>. Couldn't invite <@U0DAVE0001>."
     )
     assert message.blocks[1]["elements"][0]["url"] == JOIN_URL
-    assert blocks.started_reply(make_call(), [], []).text == "Started *Standup*."
+    assert started_reply(make_call(), [], []).text == "Started *Standup*."
 
 
 def test_joined_reply() -> None:
-    assert blocks.joined_reply(make_call(), already_in=False).text == "You joined *Standup*."
-    assert blocks.joined_reply(make_call(), already_in=True).text == "You're already in *Standup*."
+    assert joined_reply(make_call(), already_in=False).text == "You joined *Standup*."
+    assert joined_reply(make_call(), already_in=True).text == "You're already in *Standup*."
 
 
 # -- the "which call?" picker -----------------------------------------------------------------
@@ -373,7 +379,7 @@ def more_button(message: Message) -> dict | None:
 @pytest.mark.parametrize("verb", ["join", "leave", "end", "rename"])
 def test_picker_has_at_most_25_buttons(verb: str) -> None:
     title = "New name" if verb == "rename" else None
-    message = blocks.call_picker(question="Which?", verb=verb, calls=forty_calls(), title=title)
+    message = call_picker(question="Which?", verb=verb, calls=forty_calls(), title=title)
     assert_within_limits(message)
     buttons = picker_buttons(message)
     assert len(buttons) == 25
@@ -392,18 +398,18 @@ def test_picker_has_at_most_25_buttons(verb: str) -> None:
 
 def test_picker_join_buttons_open_the_call() -> None:
     buttons = picker_buttons(
-        blocks.call_picker(question="Which?", verb="join", calls=forty_calls(), title=None)
+        call_picker(question="Which?", verb="join", calls=forty_calls(), title=None)
     )
     assert [b["url"] for b in buttons] == [f"https://meet.example/room{i}" for i in range(25)]
     leave = picker_buttons(
-        blocks.call_picker(question="Which?", verb="leave", calls=forty_calls(), title=None)
+        call_picker(question="Which?", verb="leave", calls=forty_calls(), title=None)
     )
     assert not any("url" in b for b in leave)
 
 
 def test_picker_labels_show_title_and_start_time() -> None:
     [first, second, *_] = picker_buttons(
-        blocks.call_picker(question="Which?", verb="end", calls=forty_calls(), title=None)
+        call_picker(question="Which?", verb="end", calls=forty_calls(), title=None)
     )
     assert first["text"]["text"] == "Call 0 (09:30 UTC)"
     assert second["text"]["text"] == "Call 1 (09:37 UTC)"
@@ -412,7 +418,7 @@ def test_picker_labels_show_title_and_start_time() -> None:
 @pytest.mark.parametrize("new_title", ["😀" * 150, '"\\' * 75, "\x00" * 150, "&<>" * 50])
 def test_picker_values_fit_for_the_longest_rename_title(new_title: str) -> None:
     calls = forty_calls(title="x" * 150)
-    message = blocks.call_picker(question="Which?", verb="rename", calls=calls, title=new_title)
+    message = call_picker(question="Which?", verb="rename", calls=calls, title=new_title)
     assert_within_limits(message)
     for button in [*picker_buttons(message), more_button(message)]:
         assert len(button["value"]) <= 2000
@@ -423,28 +429,28 @@ def test_picker_values_fit_for_the_longest_rename_title(new_title: str) -> None:
 def test_picker_shows_a_page_and_a_more_button_for_the_next(verb: str) -> None:
     title = "New name" if verb == "rename" else None
     calls = forty_calls()
-    first = blocks.call_picker(question="Which?", verb=verb, calls=calls, title=title)
+    first = call_picker(question="Which?", verb=verb, calls=calls, title=title)
     assert [json.loads(b["value"])["call_id"] for b in picker_buttons(first)] == list(
         range(100, 125)
     )
-    assert first.blocks[2] == blocks.context_block("Calls 1–25 of 40.")
+    assert first.blocks[2] == context_block("Calls 1–25 of 40.")
     more = more_button(first)
     assert more is not None
     assert (more["action_id"], more["text"]["text"]) == (ActionId.PICK_MORE, "More")
     assert PickerPage.loads(more["value"]) == PickerPage(verb, 1, title)
 
-    second = blocks.call_picker(question="Which?", verb=verb, calls=calls, title=title, page=1)
+    second = call_picker(question="Which?", verb=verb, calls=calls, title=title, page=1)
     assert_within_limits(second)
     buttons = picker_buttons(second)
     assert [json.loads(b["value"])["call_id"] for b in buttons] == list(range(125, 140))
     assert [b["action_id"] for b in buttons] == [f"call_pick_{i}" for i in range(15)]
-    assert second.blocks[2] == blocks.context_block("Calls 26–40 of 40.")
+    assert second.blocks[2] == context_block("Calls 26–40 of 40.")
     assert more_button(second) is None  # the last page
 
 
 def test_a_picker_that_fits_on_one_page_has_no_more_button() -> None:
     calls = forty_calls()[:25]
-    message = blocks.call_picker(question="Which?", verb="end", calls=calls, title=None)
+    message = call_picker(question="Which?", verb="end", calls=calls, title=None)
     assert [b["type"] for b in message.blocks] == ["section", "actions"]
     assert len(picker_buttons(message)) == 25
     assert more_button(message) is None
@@ -454,7 +460,7 @@ def test_a_picker_that_fits_on_one_page_has_no_more_button() -> None:
 def test_a_page_past_either_end_shows_the_nearest(page: int, first_id: int) -> None:
     """The calls may have ended since the picker was drawn: its next page may be gone."""
     calls = forty_calls()[:30]
-    message = blocks.call_picker(question="Which?", verb="end", calls=calls, title=None, page=page)
+    message = call_picker(question="Which?", verb="end", calls=calls, title=None, page=page)
     assert json.loads(picker_buttons(message)[0]["value"])["call_id"] == first_id
 
 
@@ -484,9 +490,7 @@ def test_picker_page_garbage_is_none(raw: str) -> None:
 
 
 def test_picker_question_is_the_text_and_first_section() -> None:
-    message = blocks.call_picker(
-        question="Which call?", verb="end", calls=forty_calls(), title=None
-    )
+    message = call_picker(question="Which call?", verb="end", calls=forty_calls(), title=None)
     assert message.text == "Which call?"
     assert message.blocks[0]["text"]["text"] == "Which call?"
 
@@ -499,9 +503,7 @@ def test_picker_labels_keep_the_start_time_for_long_titles() -> None:
     ]
     labels = [
         b["text"]["text"]
-        for b in picker_buttons(
-            blocks.call_picker(question="Which?", verb="end", calls=calls, title=None)
-        )
+        for b in picker_buttons(call_picker(question="Which?", verb="end", calls=calls, title=None))
     ]
     assert "(09:30 UTC)" in labels[0]
     assert "(14:30 UTC)" in labels[1]
@@ -511,7 +513,7 @@ def test_picker_labels_keep_the_start_time_for_long_titles() -> None:
 
 
 def test_status_message() -> None:
-    message = blocks.status_message(
+    message = status_message(
         [
             CallStatus(
                 "Standup",
@@ -535,14 +537,14 @@ def test_status_message() -> None:
 
 
 def test_status_message_never_exceeds_50_blocks() -> None:
-    message = blocks.status_message([CallStatus(f"c{i}", ALICE, i, []) for i in range(60)])
+    message = status_message([CallStatus(f"c{i}", ALICE, i, []) for i in range(60)])
     assert len(message.blocks) == 50
     assert_within_limits(message)
 
 
 @pytest.mark.parametrize("external_name", ["WALDO", "UX", "U2"])
 def test_status_shows_external_names_as_text(external_name: str) -> None:
-    [section] = blocks.status_message(
+    [section] = status_message(
         [CallStatus("Standup", ALICE, 60, [Person(None, external_name)])]
     ).blocks
     assert f"<@{external_name}>" not in section["text"]["text"]
@@ -553,7 +555,7 @@ def test_status_shows_external_names_as_text(external_name: str) -> None:
 
 def test_rename_modal() -> None:
     call = make_call(title="t" * 150)
-    view = blocks.rename_modal(call, response_url="https://hooks.slack.com/commands/T1/2/abc")
+    view = rename_modal(call, response_url="https://hooks.slack.com/commands/T1/2/abc")
     assert view["type"] == "modal"
     assert view["callback_id"] == CallbackId.RENAME_MODAL == "call_rename_modal"
     for key in ("title", "submit", "close"):
@@ -572,7 +574,7 @@ def test_rename_modal() -> None:
 
 @pytest.mark.parametrize("response_url", ["https://hooks.slack.com/commands/T1/2/abc", None])
 def test_rename_modal_metadata_round_trips(response_url: str | None) -> None:
-    view = blocks.rename_modal(make_call(id=4242), response_url=response_url)
+    view = rename_modal(make_call(id=4242), response_url=response_url)
     assert RenameModalMetadata.loads(view["private_metadata"]) == RenameModalMetadata(
         4242, response_url
     )
@@ -636,7 +638,7 @@ def test_usage_text_puts_the_problem_first() -> None:
 def every_view(call: Call) -> list[list[dict]]:
     """The blocks of every message and view, the call's title in each."""
     ended = make_call(title=call.title, state=CallState.ENDED, ended_at=STARTED_AT)
-    home = blocks.home_view(
+    home = home_view(
         HomeCalls(active=[call], more_active=True, recent=[ended], present={}, took_part={}),
         may_end={call.id},
         now=STARTED_AT,
@@ -644,12 +646,12 @@ def every_view(call: Call) -> list[list[dict]]:
     )
     messages = [
         *every_message(call),
-        blocks.unstarted_call_message(call),
-        blocks.copy_of_call_message(call),
+        unstarted_call_message(call),
+        copy_of_call_message(call),
     ]
     return [m.blocks for m in messages] + [
         home["blocks"],
-        blocks.started_modal(call)["blocks"],
+        started_modal(call)["blocks"],
     ]
 
 

@@ -10,7 +10,9 @@ from typing import Any, cast
 
 from slack_bolt import BoltContext
 
-from calls_app import blocks, wording
+from calls_app import wording
+from calls_app.blocks.elements import Message, mrkdwn_section
+from calls_app.blocks.picker import call_picker
 from calls_app.errors import Busy, CallsError, ChooseCall
 from calls_app.home import HomeService
 from calls_app.records import Actor
@@ -56,9 +58,7 @@ def reply_for(body: dict[str, Any], respond: Reply | None, context: BoltContext)
     return show_in_home
 
 
-def say_privately(
-    reply: Reply, message: blocks.Message | str, *, replace_original: bool = False
-) -> None:
+def say_privately(reply: Reply, message: Message | str, *, replace_original: bool = False) -> None:
     """Answer the person alone; `replace_original` puts it in place of the private message
     whose button they pressed (a picker's next page)."""
     message = as_message(message)
@@ -70,9 +70,9 @@ def say_privately(
     )
 
 
-def as_message(message: blocks.Message | str) -> blocks.Message:
+def as_message(message: Message | str) -> Message:
     if isinstance(message, str):
-        return blocks.Message(text=message, blocks=[blocks.mrkdwn_section(message)])
+        return Message(text=message, blocks=[mrkdwn_section(message)])
     return message
 
 
@@ -85,7 +85,7 @@ def errors_told_to(reply: Reply) -> Iterator[None]:
         say_privately(reply, message_for(error))
 
 
-def outcome_of(action: Callable[[], blocks.Message | str]) -> blocks.Message | str:
+def outcome_of(action: Callable[[], Message | str]) -> Message | str:
     """What to tell the person: the action's answer, or what went wrong."""
     try:
         return action()
@@ -93,9 +93,9 @@ def outcome_of(action: Callable[[], blocks.Message | str]) -> blocks.Message | s
         return message_for(error)
 
 
-def message_for(error: Exception) -> blocks.Message | str:
+def message_for(error: Exception) -> Message | str:
     if isinstance(error, ChooseCall):
-        return blocks.call_picker(
+        return call_picker(
             question=error.user_message, verb=error.verb, calls=error.calls, title=error.title
         )
     if isinstance(error, CallsError):

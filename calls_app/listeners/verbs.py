@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from calls_app import blocks, wording
+from calls_app import wording
+from calls_app.blocks.call_message import ended_summary, joined_reply
+from calls_app.blocks.elements import Message
 from calls_app.command_text import Verb
 from calls_app.records import Actor, CallNamed, MessageRef
 from calls_app.service.verbs import CallService
@@ -20,17 +22,17 @@ def act_on_call(
     call_id: int | None = None,
     title: str | None = None,
     pressed_on: MessageRef | None = None,
-) -> blocks.Message | str:
+) -> Message | str:
     """Run one verb on the call named by id, or on the channel's one live call; `pressed_on`
     is the channel message whose button asked for it."""
     named: CallNamed = {"channel_id": channel_id, "call_id": call_id, "pressed_on": pressed_on}
     match verb:
         case Verb.END:
             ended = calls.end(actor, **named)
-            return wording.you_ended(ended.title, blocks.ended_summary(ended))
+            return wording.you_ended(ended.title, ended_summary(ended))
         case Verb.JOIN:
             joined = calls.join(actor, **named)
-            return blocks.joined_reply(joined.call, already_in=joined.already_in)
+            return joined_reply(joined.call, already_in=joined.already_in)
         case Verb.LEAVE:
             left = calls.leave(actor, **named)
             return wording.left(left.title)

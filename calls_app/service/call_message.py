@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from calls_app import blocks
+from calls_app.blocks.call_message import (
+    copy_of_call_message,
+    ended_call_message,
+    live_call_message,
+    message_for,
+    unstarted_call_message,
+)
+from calls_app.blocks.elements import Message
 from calls_app.clock import Clock, whole_seconds
 from calls_app.errors import CallStillStarting, CannotPostInChannel, SlackFailure
 from calls_app.models import Call, CallState
@@ -33,7 +40,7 @@ class CallMessage:
 
     def post(self, call: Call) -> None:
         """As the poster: show the registered call in its channel, or withdraw it."""
-        message = blocks.live_call_message(call)
+        message = live_call_message(call)
         try:
             channel, ts = self._slack.post_message(
                 channel=call.channel_id, text=message.text, blocks=message.blocks
@@ -76,7 +83,7 @@ class CallMessage:
         )
         if now is not None and now.state == CallState.ENDED:
             # Ended before we knew where its message was: its ender couldn't update it.
-            self.show(now, blocks.ended_call_message(now))
+            self.show(now, ended_call_message(now))
         return now
 
     def adopt(self, call: Call, pressed: MessageRef) -> Call:
@@ -95,9 +102,9 @@ class CallMessage:
                 # Its poster holds it, still waiting for Slack, and may yet withdraw it.
                 raise CallStillStarting()
         if call.state == CallState.FAILED:
-            message = blocks.unstarted_call_message(call)  # withdrawn meanwhile
+            message = unstarted_call_message(call)  # withdrawn meanwhile
         else:
-            message = blocks.copy_of_call_message(call)
+            message = copy_of_call_message(call)
         try:
             self._update(pressed, message)
         except SlackFailure:
@@ -129,7 +136,7 @@ class CallMessage:
             return False
         return True
 
-    def show(self, call: Call, message: blocks.Message) -> None:
+    def show(self, call: Call, message: Message) -> None:
         """Bring the message up to date; the change itself already happened, so a failure
         only marks it outdated for the reconciler."""
         if call.message_channel_id is None or call.message_ts is None:
@@ -144,7 +151,7 @@ class CallMessage:
 
     def show_live(self, call: Call) -> None:
         """Redraw a live call after a change; if it changed again as we drew, mark it outdated."""
-        self.show(call, blocks.live_call_message(call))
+        self.show(call, live_call_message(call))
         after = self._store.get(team_id=call.team_id, call_id=call.id)
         if after is not None and (after.state, after.title) != (call.state, call.title):
             self._store.mark_message_outdated(call.id)
@@ -153,9 +160,7 @@ class CallMessage:
         """Redraw an outdated message from what the call is now."""
         assert call.message_channel_id is not None and call.message_ts is not None
         try:
-            self._update(
-                MessageRef(call.message_channel_id, call.message_ts), blocks.message_for(call)
-            )
+            self._update(MessageRef(call.message_channel_id, call.message_ts), message_for(call))
         except SlackFailure as failure:
             if failure.transient:
                 raise
@@ -163,7 +168,7 @@ class CallMessage:
         self._store.mark_message_current(call)
         return True
 
-    def _update(self, where: MessageRef, message: blocks.Message) -> None:
+    def _update(self, where: MessageRef, message: Message) -> None:
         self._slack.update_message(
             channel=where.channel_id, ts=where.ts, text=message.text, blocks=message.blocks
         )

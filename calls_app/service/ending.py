@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from calls_app import blocks
+from calls_app.blocks.call_message import ended_call_message
 from calls_app.clock import Clock, whole_seconds
 from calls_app.errors import SlackFailure
 from calls_app.home import HomeService
@@ -76,12 +76,12 @@ class Ender:
             except SlackFailure:
                 self._ending.release_ending(claimed, now=self._clock())
                 raise
-        self._message.show(claimed, blocks.ended_call_message(claimed))
+        self._message.show(claimed, ended_call_message(claimed))
         ended = self._ending.mark_ended(claimed)
         if ended is None:  # the lease was lost meanwhile: its new holder records the end
             return claimed
         log.info("call %s ended (%s)", ended.id, ended.end_reason)
         if ended.message_ts and not claimed.message_ts:  # posted while we were ending it
-            self._message.show(ended, blocks.ended_call_message(ended))
+            self._message.show(ended, ended_call_message(ended))
         self._homes.refresh(ended)
         return ended

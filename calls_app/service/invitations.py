@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from calls_app import blocks
+from calls_app.blocks.call_message import invitation_message
 from calls_app.clock import Clock
 from calls_app.errors import SlackFailure
 from calls_app.models import Call
@@ -31,7 +31,7 @@ class Invitations:
         most the one in flight); who was invited, and who not."""
         invited: list[str] = []
         not_invited: list[str] = []
-        message = blocks.invitation_message(call)
+        message = invitation_message(call)
         for user in self._participants.unsent_invitations(call.id):
             if not self._participants.claim_invitation(
                 call.id, user, now=self._clock(), lease=self._lease

@@ -7,7 +7,9 @@ import logging
 from datetime import timedelta
 from typing import Unpack
 
-from calls_app import blocks, log_context
+from calls_app import log_context
+from calls_app.blocks.modals import rename_modal
+from calls_app.blocks.picker import CallStatus
 from calls_app.clock import Clock, whole_seconds
 from calls_app.command_text import MAX_TITLE_LENGTH, Verb
 from calls_app.errors import (
@@ -134,7 +136,7 @@ class CallService:
         pressed_on: MessageRef | None = None,
     ) -> None:
         call = self.check_can_rename(actor, call_id=call_id, pressed_on=pressed_on)
-        view = blocks.rename_modal(call, response_url=response_url)
+        view = rename_modal(call, response_url=response_url)
         self._slack.open_view(trigger_id=trigger_id, view=view)
 
     def rename(
@@ -172,7 +174,7 @@ class CallService:
 
     # -- status and end ------------------------------------------------------------------------
 
-    def status(self, actor: Actor, *, channel_id: str) -> list[blocks.CallStatus]:
+    def status(self, actor: Actor, *, channel_id: str) -> list[CallStatus]:
         """What Slack says of each call running in the channel."""
         calls = self._store.live_calls_in_channel(team_id=actor.team_id, channel_id=channel_id)
         if not calls:
@@ -185,7 +187,7 @@ class CallService:
             info = self._slack.call_info(call.slack_call_id)
             started_at = info.date_start or call.started_at
             statuses.append(
-                blocks.CallStatus(
+                CallStatus(
                     title=info.title or call.title,
                     created_by=info.created_by or call.created_by,
                     running_seconds=whole_seconds(now - started_at),

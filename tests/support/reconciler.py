@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from slack_sdk import WebClient
 
-from calls_app import blocks
+from calls_app.blocks.call_message import live_call_message
 from calls_app.records import NewCall
 from calls_app.store.calls import CallStore
 from tests.support.workspace import ALICE, GENERAL
@@ -15,7 +15,7 @@ from tests.support.workspace import ALICE, GENERAL
 def posted_then_died(app, call) -> str:
     """The call's message, posted as its starter posts it; the starter died before recording
     it. Returns the message's ts."""
-    message = blocks.live_call_message(call)
+    message = live_call_message(call)
     posted = slack_client(app).chat_postMessage(
         channel=GENERAL, text=message.text, blocks=message.blocks
     )

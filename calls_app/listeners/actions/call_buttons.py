@@ -8,7 +8,8 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
-from calls_app import blocks, wording
+from calls_app import wording
+from calls_app.blocks.elements import Message
 from calls_app.command_text import ON_A_CALL, Verb
 from calls_app.errors import Busy, CallNotFound, UsageError
 from calls_app.listeners.replies import (
@@ -56,7 +57,7 @@ def _button_handler(verb: Verb) -> Callable[..., None]:  # Bolt passes arguments
         reply, queue = reply_for(body, respond, context), work_queue(context)
         calls, actor = call_service(context), actor_from(context)
 
-        def act() -> blocks.Message | str:
+        def act() -> Message | str:
             return act_on_call(
                 verb,
                 calls.before_ack() if verb in RECORDED_BEFORE_ACK else calls,
@@ -83,7 +84,7 @@ def _button_handler(verb: Verb) -> Callable[..., None]:  # Bolt passes arguments
     return handle
 
 
-def _attempt(act: Callable[[], blocks.Message | str]) -> tuple[blocks.Message | str, bool]:
+def _attempt(act: Callable[[], Message | str]) -> tuple[Message | str, bool]:
     """What to tell the person, and whether it is a problem."""
     try:
         return act(), False
@@ -91,7 +92,7 @@ def _attempt(act: Callable[[], blocks.Message | str]) -> tuple[blocks.Message | 
         return message_for(error), True
 
 
-def _answer(body: dict[str, Any], reply: Reply, outcome: tuple[blocks.Message | str, bool]) -> None:
+def _answer(body: dict[str, Any], reply: Reply, outcome: tuple[Message | str, bool]) -> None:
     """A reply under the message pressed. From Home, the re-published Home is the answer, with
     a problem shown on top."""
     message, problem = outcome
@@ -100,7 +101,7 @@ def _answer(body: dict[str, Any], reply: Reply, outcome: tuple[blocks.Message | 
 
 
 def _answer_when_busy(
-    body: dict[str, Any], reply: Reply, outcome: tuple[blocks.Message | str, bool], queue: WorkQueue
+    body: dict[str, Any], reply: Reply, outcome: tuple[Message | str, bool], queue: WorkQueue
 ) -> None:
     """No room to reply: a problem still goes out on the notice lane; a confirmation is
     skipped, since the call itself now shows the person in it."""

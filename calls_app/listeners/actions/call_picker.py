@@ -6,7 +6,8 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
-from calls_app import blocks, wording
+from calls_app import wording
+from calls_app.blocks.picker import PickerPage, call_picker
 from calls_app.command_text import ON_A_CALL, Verb
 from calls_app.errors import UsageError
 from calls_app.listeners.replies import actor_from, call_service, errors_told_to, say_privately
@@ -17,7 +18,7 @@ def handle_pick_more(
 ) -> None:
     ack()
     with errors_told_to(respond):
-        wanted = blocks.PickerPage.loads(action.get("value", ""))
+        wanted = PickerPage.loads(action.get("value", ""))
         # The picker is a private reply in the channel its command was typed in.
         channel_id = (body.get("container") or {}).get("channel_id")
         if (
@@ -30,7 +31,7 @@ def handle_pick_more(
         calls = call_service(context).calls_to_choose(
             actor_from(context), wanted.verb, channel_id=channel_id
         )
-        picker = blocks.call_picker(
+        picker = call_picker(
             question=wording.which_call(wanted.verb),
             verb=wanted.verb,
             calls=calls,

@@ -10,7 +10,10 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
-from calls_app import blocks, command_text, wording
+from calls_app import command_text, wording
+from calls_app.blocks.call_message import started_reply
+from calls_app.blocks.elements import Message
+from calls_app.blocks.picker import status_message
 from calls_app.command_text import Verb
 from calls_app.errors import Busy, UsageError
 from calls_app.listeners.replies import (
@@ -56,7 +59,7 @@ def handle_call_command(
 
 def run(
     parsed: command_text.CallCommand, context: BoltContext, actor: Actor, command: dict[str, Any]
-) -> blocks.Message | str:
+) -> Message | str:
     channel_id = command["channel_id"]
     if parsed.verb == Verb.START:
         started = call_starter(context).start(
@@ -66,8 +69,8 @@ def run(
             invitees=parsed.invitees,
             join_url=parsed.join_url,
         )
-        return blocks.started_reply(started.call, started.invited, started.not_invited)
+        return started_reply(started.call, started.invited, started.not_invited)
     calls = call_service(context)
     if parsed.verb == Verb.STATUS:
-        return blocks.status_message(calls.status(actor, channel_id=channel_id))
+        return status_message(calls.status(actor, channel_id=channel_id))
     return act_on_call(parsed.verb, calls, actor, channel_id=channel_id, title=parsed.title)

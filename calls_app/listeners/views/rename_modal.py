@@ -7,8 +7,9 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 from slack_bolt.context.respond import Respond
 
-from calls_app import blocks, wording
+from calls_app import wording
 from calls_app.block_ids import TITLE_INPUT, BlockId
+from calls_app.blocks.modals import RenameModalMetadata
 from calls_app.errors import Busy, CallNotFound, CallsError, NoTitle
 from calls_app.listeners.replies import (
     actor_from,
@@ -22,7 +23,7 @@ from calls_app.listeners.views.form import refuse, text_in
 
 def handle_rename_submission(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
     title = text_in(view, BlockId.TITLE, TITLE_INPUT)
-    metadata = blocks.RenameModalMetadata.loads(view.get("private_metadata", ""))
+    metadata = RenameModalMetadata.loads(view.get("private_metadata", ""))
     calls = call_service(context)
     actor = actor_from(context)
     try:

@@ -7,8 +7,8 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext
 
-from calls_app import blocks
 from calls_app.block_ids import CHANNEL_INPUT, PEOPLE_INPUT, TITLE_INPUT, BlockId
+from calls_app.blocks.modals import not_started_modal, started_modal, starting_modal
 from calls_app.errors import Busy, CallsError, NoChannel
 from calls_app.listeners.replies import (
     actor_from,
@@ -38,7 +38,7 @@ def handle_start_submission(ack: Ack, view: dict[str, Any], context: BoltContext
     home = home_service(context)
 
     def show_problem(*, text: str, **_message: object) -> None:
-        home.show_modal(view_id=view["id"], view=blocks.not_started_modal(text))
+        home.show_modal(view_id=view["id"], view=not_started_modal(text))
 
     def start() -> None:
         with errors_told_to(show_problem):
@@ -48,7 +48,7 @@ def handle_start_submission(ack: Ack, view: dict[str, Any], context: BoltContext
                 title=title or default_title(channel_name),
                 invitees=invitees,
             )
-            home.show_modal(view_id=view["id"], view=blocks.started_modal(started.call))
+            home.show_modal(view_id=view["id"], view=started_modal(started.call))
 
-    ack(response_action="update", view=blocks.starting_modal())
+    ack(response_action="update", view=starting_modal())
     queue.run_reserved(start)
