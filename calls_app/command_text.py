@@ -9,29 +9,12 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
 from urllib.parse import urlsplit
 
 from calls_app import wording
 from calls_app.errors import UsageError
+from calls_app.records import MAX_TITLE_LENGTH, Verb
 from calls_app.text import truncate
-
-MAX_TITLE_LENGTH = 150  # Slack's header limit; the title is shown in one
-
-
-class Verb(StrEnum):
-    """What `/call` is asked to do; the picker's buttons carry one of ON_A_CALL."""
-
-    START = "start"
-    END = "end"
-    JOIN = "join"
-    LEAVE = "leave"
-    RENAME = "rename"
-    STATUS = "status"
-    HELP = "help"
-
-
-ON_A_CALL = frozenset({Verb.END, Verb.JOIN, Verb.LEAVE, Verb.RENAME})  # act on one existing call
 
 _TOKEN = re.compile(r"<[^<>]*>|\S+")
 _USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|([^>]*))?>$")

@@ -9,8 +9,8 @@ from calls_app import wording
 from calls_app.block_ids import BlockId
 
 if TYPE_CHECKING:
-    from calls_app.command_text import Verb
     from calls_app.models import Call
+    from calls_app.records import Verb
 
 
 class CallsError(Exception):

@@ -10,6 +10,23 @@ from typing import TypedDict
 
 from calls_app.models import Call
 
+MAX_TITLE_LENGTH = 150  # Slack's header limit; the title is shown in one
+
+
+class Verb(StrEnum):
+    """What `/call` is asked to do; the picker's buttons carry one of ON_A_CALL."""
+
+    START = "start"
+    END = "end"
+    JOIN = "join"
+    LEAVE = "leave"
+    RENAME = "rename"
+    STATUS = "status"
+    HELP = "help"
+
+
+ON_A_CALL = frozenset({Verb.END, Verb.JOIN, Verb.LEAVE, Verb.RENAME})  # act on one existing call
+
 
 @dataclass(frozen=True)
 class Actor:

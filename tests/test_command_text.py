@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from calls_app.command_text import MAX_TITLE_LENGTH, CallCommand, Verb, parse
+from calls_app.command_text import CallCommand, parse
 from calls_app.errors import UsageError
+from calls_app.records import MAX_TITLE_LENGTH, Verb
 
 
 def usage_error(text: str) -> str:

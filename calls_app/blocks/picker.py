@@ -19,9 +19,8 @@ from calls_app.blocks.elements import (
     json_object,
     mrkdwn_section,
 )
-from calls_app.command_text import Verb
 from calls_app.models import Call
-from calls_app.records import Person
+from calls_app.records import Person, Verb
 from calls_app.text import escape_mrkdwn, format_duration, truncate
 from calls_app.wording import mention
 

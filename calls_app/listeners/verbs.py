@@ -5,8 +5,7 @@ from __future__ import annotations
 from calls_app import wording
 from calls_app.blocks.call_message import ended_summary, joined_reply
 from calls_app.blocks.elements import Message
-from calls_app.command_text import Verb
-from calls_app.records import Actor, CallNamed, MessageRef
+from calls_app.records import Actor, CallNamed, MessageRef, Verb
 from calls_app.service.verbs import CallService
 
 # Verbs that only write to the database: done before the ack, so nothing acknowledged is lost.

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from calls_app import log_context, wording
 from calls_app.clock import Clock
-from calls_app.command_text import MAX_TITLE_LENGTH
 from calls_app.errors import (
     CallsError,
     CannotPostInChannel,
@@ -22,7 +21,7 @@ from calls_app.home import HomeService
 from calls_app.limits import CallLimits
 from calls_app.models import Call, CallState
 from calls_app.providers import Meeting, MeetingProvider
-from calls_app.records import Actor, NewCall, StartedCall
+from calls_app.records import MAX_TITLE_LENGTH, Actor, NewCall, StartedCall
 from calls_app.service.call_message import CallMessage
 from calls_app.service.invitations import Invitations
 from calls_app.slack_gateway import SlackGateway

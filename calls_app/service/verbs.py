@@ -11,7 +11,6 @@ from calls_app import log_context
 from calls_app.blocks.modals import rename_modal
 from calls_app.blocks.picker import CallStatus
 from calls_app.clock import Clock, whole_seconds
-from calls_app.command_text import MAX_TITLE_LENGTH, Verb
 from calls_app.errors import (
     CallAlreadyEnded,
     CallBeingEnded,
@@ -30,7 +29,15 @@ from calls_app.limits import CallLimits
 from calls_app.models import Call, CallState
 from calls_app.outbox import Outbox
 from calls_app.permissions import AdminCache, may_host
-from calls_app.records import Actor, CallNamed, Joined, JoinedCall, MessageRef
+from calls_app.records import (
+    MAX_TITLE_LENGTH,
+    Actor,
+    CallNamed,
+    Joined,
+    JoinedCall,
+    MessageRef,
+    Verb,
+)
 from calls_app.service.call_message import CallMessage
 from calls_app.service.ending import Ender
 from calls_app.slack_gateway import SlackGateway

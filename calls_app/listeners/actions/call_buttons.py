@@ -10,7 +10,6 @@ from slack_bolt import Ack, BoltContext, Respond
 
 from calls_app import wording
 from calls_app.blocks.elements import Message
-from calls_app.command_text import ON_A_CALL, Verb
 from calls_app.errors import Busy, CallNotFound, UsageError
 from calls_app.listeners.replies import (
     Reply,
@@ -25,7 +24,7 @@ from calls_app.listeners.replies import (
     work_queue,
 )
 from calls_app.listeners.verbs import RECORDED_BEFORE_ACK, act_on_call
-from calls_app.records import MessageRef
+from calls_app.records import ON_A_CALL, MessageRef, Verb
 from calls_app.work_queue import WorkQueue
 
 

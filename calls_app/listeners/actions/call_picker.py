@@ -8,9 +8,9 @@ from slack_bolt import Ack, BoltContext, Respond
 
 from calls_app import wording
 from calls_app.blocks.picker import PickerPage, call_picker
-from calls_app.command_text import ON_A_CALL, Verb
 from calls_app.errors import UsageError
 from calls_app.listeners.replies import actor_from, call_service, errors_told_to, say_privately
+from calls_app.records import ON_A_CALL, Verb
 
 
 def handle_pick_more(

@@ -14,7 +14,6 @@ from calls_app import command_text, wording
 from calls_app.blocks.call_message import started_reply
 from calls_app.blocks.elements import Message
 from calls_app.blocks.picker import status_message
-from calls_app.command_text import Verb
 from calls_app.errors import Busy, UsageError
 from calls_app.listeners.replies import (
     actor_from,
@@ -26,7 +25,7 @@ from calls_app.listeners.replies import (
     work_queue,
 )
 from calls_app.listeners.verbs import RECORDED_BEFORE_ACK, act_on_call
-from calls_app.records import Actor
+from calls_app.records import Actor, Verb
 from calls_app.service.starting import default_title
 
 
