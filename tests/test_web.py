@@ -155,3 +155,4 @@ def test_healthz_is_503_when_the_database_does_not(fake_slack, tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+        wsgi.close()  # its outbox runner, which would go on failing to reach that database
