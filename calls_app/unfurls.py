@@ -11,15 +11,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from datetime import timedelta
 
 from calls_app.clock import Clock
-from calls_app.errors import SlackFailure
+from calls_app.errors import CallsError, SlackFailure
 from calls_app.models import Call, CallState
-from calls_app.providers import MeetingProvider
+from calls_app.providers import Meeting, MeetingProvider
 from calls_app.records import Actor, NewCall
+from calls_app.service.registration import CallRegistration
 from calls_app.slack_gateway import SlackGateway
-from calls_app.store.calls import CallStore, MeetingHasLiveCall
+from calls_app.store.calls import MeetingHasLiveCall
 from calls_app.store.presence import PresenceStore
 
 log = logging.getLogger(__name__)
@@ -36,19 +36,17 @@ class LinkUnfurls:
     def __init__(
         self,
         *,
-        store: CallStore,
+        registration: CallRegistration,
         presence: PresenceStore,
         slack: SlackGateway,
         meetings: MeetingProvider,
         clock: Clock,
-        lease: timedelta,
     ) -> None:
-        self._store = store
+        self._registration = registration
         self._presence = presence
         self._slack = slack
         self._meetings = meetings
         self._clock = clock
-        self._lease = lease
 
     def meeting_links(self, links: Sequence[str]) -> dict[str, str]:
         """The links that are meetings of our provider: url -> meeting id, each url once."""
@@ -105,39 +103,22 @@ class LinkUnfurls:
             time.sleep(POLL_SECONDS)
 
     def _register(self, actor: Actor, url: str, meeting_id: str, channel_id: str) -> Call | None:
-        started_at = self._clock()
-        lease = started_at + self._lease
-        call = self._store.create_starting(
-            NewCall(
-                team_id=actor.team_id,
-                enterprise_id=actor.enterprise_id,
-                channel_id=channel_id,
-                title=TITLE,
-                join_url=url,
-                created_by=actor.user_id,
-                started_at=started_at,
-                meeting_id=meeting_id,
-                shown_by_unfurl=True,
-            ),
-            lease_until=lease,
-            starter_in_call=False,
+        new = NewCall(
+            team_id=actor.team_id,
+            enterprise_id=actor.enterprise_id,
+            channel_id=channel_id,
+            title=TITLE,
+            join_url=url,
+            created_by=actor.user_id,
+            started_at=self._clock(),
+            meeting_id=meeting_id,
+            shown_by_unfurl=True,
         )
+        meeting = Meeting(join_url=url, meeting_id=meeting_id)
         try:
-            call.slack_call_id = self._slack.add_call(
-                external_unique_id=call.external_unique_id,
-                join_url=url,
-                title=TITLE,
-                created_by=actor.user_id,
-                date_start=int(started_at.timestamp()),
-                users=[],
-            )
+            return self._registration.register(new, meeting, starter_in_call=False)
         except SlackFailure as failure:
             log.warning("a pasted meeting link could not be registered: %s", failure.error)
-            self._store.mark_failed(call.id, at=self._clock())
-            return None
-        # No lease left: the unfurl is its message, so the reconciler has nothing to post.
-        if not self._store.mark_registered(
-            call.id, slack_call_id=call.slack_call_id, lease=lease, renewed=None
-        ):
-            return None
-        return call
+        except CallsError:  # MeetingHasLiveCall is not one: the caller waits for that call
+            log.warning("a pasted meeting link was registered too late, and withdrawn")
+        return None

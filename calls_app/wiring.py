@@ -20,6 +20,7 @@ from calls_app.rate_limits import BACKGROUND_SHARE, RateLimits
 from calls_app.service.call_message import CallMessage
 from calls_app.service.ending import Ender
 from calls_app.service.invitations import Invitations
+from calls_app.service.registration import CallRegistration
 from calls_app.service.repairs import Repairs
 from calls_app.service.starting import CallStarter
 from calls_app.service.verbs import CallService
@@ -52,13 +53,13 @@ class ServiceFactory:
     presence: PresenceStore
 
     def unfurls(self, client: WebClient, *, team_id: str) -> LinkUnfurls:
+        slack = self._gateway(client, team_id, share=None)
         return LinkUnfurls(
-            store=self.store,
+            registration=self._registration(slack, self._message(slack)),
             presence=self.presence,
-            slack=self._gateway(client, team_id, share=None),
+            slack=slack,
             meetings=self.meetings,
             clock=self.clock,
-            lease=self.lease,
         )
 
     def call_service(self, client: WebClient, *, team_id: str) -> CallService:
@@ -83,15 +84,16 @@ class ServiceFactory:
 
     def call_starter(self, client: WebClient, *, team_id: str) -> CallStarter:
         slack = self._gateway(client, team_id, share=None)
+        message = self._message(slack)
         return CallStarter(
             store=self.store,
             slack=slack,
             clock=self.clock,
             meetings=self.meetings,
-            lease=self.lease,
             limits=self.call_limits,
             homes=self._homes(slack),
-            message=self._message(slack),
+            registration=self._registration(slack, message),
+            message=message,
             invitations=self._invitations(slack),
         )
 
@@ -132,6 +134,11 @@ class ServiceFactory:
 
     def _gateway(self, client: WebClient, team_id: str, *, share: float | None) -> SlackGateway:
         return SlackGateway(client, pacing=Pacing(self.rate_limits, team_id, share))
+
+    def _registration(self, slack: SlackGateway, message: CallMessage) -> CallRegistration:
+        return CallRegistration(
+            store=self.store, slack=slack, clock=self.clock, lease=self.lease, message=message
+        )
 
     def _message(self, slack: SlackGateway) -> CallMessage:
         return CallMessage(store=self.store, slack=slack, clock=self.clock, lease=self.lease)

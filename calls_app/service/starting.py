@@ -5,25 +5,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
 
-from calls_app import log_context, wording
 from calls_app.clock import Clock
 from calls_app.errors import (
-    CallsError,
     CannotPostInChannel,
     MeetingAlreadyLive,
     NotInChannel,
-    SlackFailure,
     TooManyInvitees,
 )
 from calls_app.home import HomeService
 from calls_app.limits import CallLimits
-from calls_app.models import Call, CallState
 from calls_app.providers import Meeting, MeetingProvider
 from calls_app.records import MAX_TITLE_LENGTH, Actor, NewCall, StartedCall
 from calls_app.service.call_message import CallMessage
 from calls_app.service.invitations import Invitations
+from calls_app.service.registration import CallRegistration
 from calls_app.slack_gateway import SlackGateway
 from calls_app.store.calls import CallStore, MeetingHasLiveCall
 from calls_app.text import truncate
@@ -53,9 +49,9 @@ class CallStarter:
         slack: SlackGateway,
         clock: Clock,
         meetings: MeetingProvider,
-        lease: timedelta,
         limits: CallLimits,
         homes: HomeService,
+        registration: CallRegistration,
         message: CallMessage,
         invitations: Invitations,
     ) -> None:
@@ -63,9 +59,9 @@ class CallStarter:
         self._slack = slack
         self._clock = clock
         self._meetings = meetings
-        self._lease = lease
         self._limits = limits
         self._homes = homes
+        self._registration = registration
         self._message = message
         self._invitations = invitations
 
@@ -119,7 +115,13 @@ class CallStarter:
             started_at=started_at,
             meeting_id=meeting.meeting_id,
         )
-        call = self._register(new, meeting, invitees=invitees, starter_in_call=starter_in_call)
+        try:
+            call = self._registration.register(
+                new, meeting, invitees=invitees, starter_in_call=starter_in_call
+            )
+        except MeetingHasLiveCall:
+            # Only a link someone gave can name a meeting already in use: a new one can't.
+            raise MeetingAlreadyLive() from None
         log.info("call %s started in %s", call.id, call.channel_id)
         self._message.post(call)
         # Nobody to invite: no need to look for unsent invitations.
@@ -132,41 +134,3 @@ class CallStarter:
         if join_url is not None:
             return Meeting(join_url=join_url, meeting_id=self._meetings.meeting_id_of(join_url))
         return self._meetings.new_meeting(host_email=lambda: self._slack.user_email(actor.user_id))
-
-    def _register(
-        self, new: NewCall, meeting: Meeting, *, invitees: list[str], starter_in_call: bool
-    ) -> Call:
-        """Write the call `starting` under the starter's lease, then calls.add; the call,
-        `active`, its starter now its poster."""
-        lease = new.started_at + self._lease
-        try:
-            call = self._store.create_starting(
-                new, lease_until=lease, invitees=invitees, starter_in_call=starter_in_call
-            )
-        except MeetingHasLiveCall:
-            # Only a link someone gave can name a meeting already in use: a new one can't.
-            raise MeetingAlreadyLive() from None
-        log_context.set_call(call.id)
-        try:
-            call.slack_call_id = self._slack.add_call(
-                external_unique_id=call.external_unique_id,
-                join_url=call.join_url,
-                title=call.title,
-                created_by=new.created_by,
-                date_start=int(new.started_at.timestamp()),
-                users=[new.created_by] if starter_in_call else [],
-                desktop_app_join_url=meeting.desktop_app_join_url,
-                external_display_id=meeting.external_display_id,
-            )
-        except SlackFailure:
-            self._store.mark_failed(call.id, at=self._clock())
-            raise
-        renewed = self._clock() + self._lease
-        if not self._store.mark_registered(
-            call.id, slack_call_id=call.slack_call_id, lease=lease, renewed=renewed
-        ):
-            # Slack answered after our lease ran out and the start was given up: undo it there.
-            self._message.end_in_slack(call)
-            raise CallsError(wording.SLACK_TOO_SLOW_TO_REGISTER)
-        call.state, call.lease_expires_at = CallState.ACTIVE, renewed
-        return call
